@@ -1,0 +1,87 @@
+/**
+ * The contract between the answer engine and its callers (server, CLI, eval).
+ * An answer is an async stream of events with exactly one terminal event (`done` or `error`).
+ */
+import type { ErrorCode } from '../errors.ts';
+
+export interface HistoryTurn {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+export interface AskRequest {
+  question: string;
+  /** Sources per answer, 1..20; defaults to TOP_K. */
+  k?: number;
+  /** false = ask the chat model directly, without notes. */
+  rag?: boolean;
+  history?: HistoryTurn[];
+}
+
+export interface Source {
+  n: number;
+  id: string;
+  note: string;
+  heading: string;
+  lines: [number, number];
+  text: string;
+  score: number;
+}
+
+export type AnswerMode = 'ollama' | 'extractive';
+
+export interface Timings {
+  retrieval_ms: number;
+  generation_ms: number;
+  total_ms: number;
+}
+
+export interface SourcesEvent {
+  type: 'sources';
+  sources: Source[];
+  mode: AnswerMode;
+  model: string | null;
+  embedder: string;
+  notice?: string;
+}
+
+export interface DeltaEvent {
+  type: 'delta';
+  text: string;
+}
+
+export interface DoneEvent {
+  type: 'done';
+  answer: string;
+  answerable: boolean;
+  cited: number[];
+  timings: Timings;
+}
+
+export interface ErrorEvent {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+}
+
+export type AnswerEvent = SourcesEvent | DeltaEvent | DoneEvent | ErrorEvent;
+
+/**
+ * What the server and CLI receive. Errors that happen before the first event may be thrown
+ * (as AppError); after the first event they arrive as an `error` event. Aborting `signal`
+ * cancels the upstream model request for this answer only and ends the stream quietly.
+ */
+export type AnswerFn = (request: AskRequest, options: { signal: AbortSignal }) => AsyncIterable<AnswerEvent>;
+
+/** The JSON body of `POST /ask` (non-streaming), assembled from the events. */
+export interface AskResponse {
+  answer: string;
+  answerable: boolean;
+  sources: Source[];
+  cited: number[];
+  mode: AnswerMode;
+  model: string | null;
+  embedder: string;
+  notice?: string;
+  timings: Timings;
+}

@@ -1,0 +1,152 @@
+import { z } from 'zod';
+
+/**
+ * Configuration, parsed once at the edge (main.ts / cli) from environment variables.
+ * Every variable here is documented in the README; a test keeps the two in step.
+ */
+
+/** Accepts `host:port`, `http://host:port` or `https://…` as the Ollama CLI does; returns a URL without a trailing slash. */
+export function normaliseOllamaHost(value: string): string {
+  let raw = value.trim();
+  if (raw === '') throw new Error('must not be empty');
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) raw = `http://${raw}`;
+  const url = new URL(raw);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('must use http or https');
+  // Like ollama-js: no explicit port means 11434 for http (443 stays implicit for https).
+  const authority = raw.replace(/^[a-z]+:\/\//i, '').split('/')[0] ?? '';
+  const hasPort = /:\d+$/.test(authority);
+  if (!hasPort && url.protocol === 'http:') url.port = '11434';
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+const intInRange = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const positiveMs = intInRange(1, 3_600_000);
+
+const modelName = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .regex(/^[A-Za-z0-9][\w.\-/:]*$/, 'is not a valid model name');
+
+/** The environment variables asknotes reads, with their defaults (strings, as in the environment). */
+export const configSchema = z.object({
+  NOTES_DIR: z.string().trim().min(1).default('./notes'),
+  INDEX_DIR: z.string().trim().min(1).default('./index'),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  PORT: intInRange(0, 65_535).default(3000),
+  OLLAMA_HOST: z.string().optional(),
+  OLLAMA_BASE_URL: z.string().optional(),
+  CHAT_MODEL: modelName.default('llama3.2'),
+  EMBED_MODEL: modelName.default('nomic-embed-text'),
+  EMBEDDINGS: z.enum(['auto', 'ollama', 'local']).default('auto'),
+  LLM: z.enum(['auto', 'ollama', 'none']).default('auto'),
+  TOP_K: intInRange(1, 20).default(4),
+  API_TOKEN: z.string().min(1).optional(),
+  CORS_ORIGIN: z.string().trim().min(1).optional(),
+  NUM_CTX: intInRange(512, 1_048_576).default(8192),
+  OLLAMA_TIMEOUT_MS: positiveMs.default(60_000),
+  OLLAMA_CONNECT_TIMEOUT_MS: positiveMs.default(2_000),
+  OLLAMA_MAX_RETRIES: intInRange(0, 10).default(1),
+  EMBED_BATCH_SIZE: intInRange(1, 64).default(64),
+  EMBED_CONCURRENCY: intInRange(1, 16).default(2),
+  MAX_CONCURRENT_ANSWERS: intInRange(1, 1024).default(32),
+  OLLAMA_CHECK_INTERVAL_MS: positiveMs.default(10_000),
+  WATCH_POLL_MS: intInRange(0, 3_600_000).default(2_000),
+  LOG_LEVEL: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),
+});
+
+export type ConfigVariable = keyof typeof configSchema.shape;
+
+/** Every variable name the config knows (used by tests that keep README, compose and Dockerfile in step). */
+export const CONFIG_VARIABLES = Object.keys(configSchema.shape) as ConfigVariable[];
+
+export interface Config {
+  notesDir: string;
+  indexDir: string;
+  host: string;
+  port: number;
+  ollamaHost: string;
+  chatModel: string;
+  embedModel: string;
+  embeddings: 'auto' | 'ollama' | 'local';
+  llm: 'auto' | 'ollama' | 'none';
+  topK: number;
+  apiToken: string | undefined;
+  corsOrigin: string | undefined;
+  numCtx: number;
+  ollamaTimeoutMs: number;
+  ollamaConnectTimeoutMs: number;
+  ollamaMaxRetries: number;
+  embedBatchSize: number;
+  embedConcurrency: number;
+  maxConcurrentAnswers: number;
+  ollamaCheckIntervalMs: number;
+  watchPollMs: number;
+  logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+}
+
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super(`Invalid configuration: ${variable} ${message}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+/** Parses the environment into a Config, or throws one ConfigError naming the first bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings mean "unset", as in most shells' `VAR= cmd`.
+  const cleaned: Record<string, string> = {};
+  for (const name of CONFIG_VARIABLES) {
+    const value = env[name];
+    if (value !== undefined && value !== '') cleaned[name] = value;
+  }
+  const result = configSchema.safeParse(cleaned);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'configuration');
+    const got = cleaned[variable];
+    const shown = variable === 'API_TOKEN' || got === undefined ? '' : ` (got ${JSON.stringify(got)})`;
+    throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${shown}`);
+  }
+  const values = result.data;
+  const hostVariable = values.OLLAMA_HOST !== undefined ? 'OLLAMA_HOST' : 'OLLAMA_BASE_URL';
+  let ollamaHost: string;
+  try {
+    ollamaHost = normaliseOllamaHost(values.OLLAMA_HOST ?? values.OLLAMA_BASE_URL ?? 'http://127.0.0.1:11434');
+  } catch (error) {
+    throw new ConfigError(hostVariable, `${(error as Error).message.replace(/^Invalid URL.*/, 'is not a valid URL')}`);
+  }
+  return {
+    notesDir: values.NOTES_DIR,
+    indexDir: values.INDEX_DIR,
+    host: values.HOST,
+    port: values.PORT,
+    ollamaHost,
+    chatModel: values.CHAT_MODEL,
+    embedModel: values.EMBED_MODEL,
+    embeddings: values.EMBEDDINGS,
+    llm: values.LLM,
+    topK: values.TOP_K,
+    apiToken: values.API_TOKEN,
+    corsOrigin: values.CORS_ORIGIN,
+    numCtx: values.NUM_CTX,
+    ollamaTimeoutMs: values.OLLAMA_TIMEOUT_MS,
+    ollamaConnectTimeoutMs: values.OLLAMA_CONNECT_TIMEOUT_MS,
+    ollamaMaxRetries: values.OLLAMA_MAX_RETRIES,
+    embedBatchSize: values.EMBED_BATCH_SIZE,
+    embedConcurrency: values.EMBED_CONCURRENCY,
+    maxConcurrentAnswers: values.MAX_CONCURRENT_ANSWERS,
+    ollamaCheckIntervalMs: values.OLLAMA_CHECK_INTERVAL_MS,
+    watchPollMs: values.WATCH_POLL_MS,
+    logLevel: values.LOG_LEVEL,
+  };
+}

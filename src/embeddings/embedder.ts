@@ -1,0 +1,23 @@
+import type { EmbeddingsInterface } from '@langchain/core/embeddings';
+
+export interface EmbedOptions {
+  signal?: AbortSignal;
+  /** Called after each finished batch with the number of texts embedded so far. */
+  onProgress?: (done: number) => void;
+}
+
+/**
+ * LangChain's EmbeddingsInterface, plus what the index needs to keep vectors from different
+ * embedders apart: a stable id (it names the index folder and keys the vector cache).
+ */
+export interface Embedder extends EmbeddingsInterface {
+  /** e.g. "ollama:nomic-embed-text" or "local:hash-v1-d512"; changes whenever vectors would change. */
+  readonly id: string;
+  embedDocuments(documents: string[], options?: EmbedOptions): Promise<number[][]>;
+  embedQuery(document: string, options?: EmbedOptions): Promise<number[]>;
+  /**
+   * Optional: lets an embedder weight queries by statistics of the indexed corpus (the local
+   * embedder's IDF). Never changes document vectors, so cached vectors stay valid.
+   */
+  fitCorpus?(documents: string[]): void;
+}
