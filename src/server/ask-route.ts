@@ -1,0 +1,167 @@
+/**
+ * `POST /ask` (SPEC "HTTP API"): validate, admit, then run the AnswerFn and either collect its
+ * events into one JSON body or relay them as Server-Sent Events.
+ *
+ * The status line is committed as late as possible: an error thrown (or yielded as the very first
+ * event) before anything was sent becomes a proper JSON error with its status; once the SSE stream
+ * has begun, errors travel as its `error` event. Either way a client that disconnects aborts the
+ * answer's signal, which cancels the upstream model request for this answer only.
+ */
+import type { Request, RequestHandler, Response } from 'express';
+import type { AnswerEvent, AnswerFn, AskRequest, AskResponse, DoneEvent, SourcesEvent } from '../answer/answer-types.ts';
+import { AppError, isAbortError } from '../errors.ts';
+import type { AnswerGate } from './answer-gate.ts';
+import { parseAskBody } from './ask-body.ts';
+import { forClient, toHttpError } from './error-handler.ts';
+import type { Logger } from './logger.ts';
+import type { Readiness } from './server-deps.ts';
+import { startSse } from './sse.ts';
+
+/** How long a client turned away with `429 busy` should wait before trying again. */
+export const RETRY_AFTER_SECONDS = 2;
+const DEFAULT_HEARTBEAT_MS = 15_000;
+
+export interface AskRouteDeps {
+  answer: AnswerFn;
+  readiness(): Readiness;
+  topK: number;
+  gate: AnswerGate;
+  log: Logger;
+  sseHeartbeatMs?: number | undefined;
+}
+
+function wantsEventStream(req: Request, stream: boolean): boolean {
+  return stream || (req.headers.accept ?? '').toLowerCase().includes('text/event-stream');
+}
+
+/** Aborts `controller` when the client goes away before the response was completely written. */
+function abortOnDisconnect(res: Response, controller: AbortController): () => void {
+  // `req.on('close')` fires as soon as the request body is read; only the response's `close`
+  // before `writableFinished` means the client left.
+  const onClose = (): void => {
+    if (!res.writableFinished) controller.abort();
+  };
+  res.on('close', onClose);
+  return () => res.off('close', onClose);
+}
+
+export function askRoute(deps: AskRouteDeps): RequestHandler {
+  return async (req, res) => {
+    const { request, stream } = parseAskBody(req.body);
+    if (request.k === undefined) request.k = deps.topK;
+    // rag:false asks the model directly and needs no index; the AnswerFn judges that case itself.
+    if (request.rag !== false) {
+      const readiness = deps.readiness();
+      if (!readiness.ready) {
+        throw new AppError('index_not_ready', readiness.reason ?? 'The index is still being built; try again in a moment (see GET /readyz).');
+      }
+    }
+    if (!deps.gate.tryAcquire()) {
+      res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+      throw new AppError('busy', `Too many answers in progress; try again in ${RETRY_AFTER_SECONDS} s.`);
+    }
+    const controller = new AbortController();
+    const stopWatching = abortOnDisconnect(res, controller);
+    try {
+      if (wantsEventStream(req, stream)) await streamAnswer(deps, request, controller.signal, res);
+      else await answerAsJson(deps, request, controller.signal, res);
+    } catch (error) {
+      // A client that left is not a failure: nothing to report, nobody to tell.
+      if (controller.signal.aborted || isAbortError(error)) {
+        deps.log.debug('answer aborted', { reason: controller.signal.aborted ? 'client disconnected' : 'aborted' });
+        if (controller.signal.aborted) return;
+      }
+      throw error;
+    } finally {
+      stopWatching();
+      deps.gate.release();
+    }
+  };
+}
+
+async function answerAsJson(deps: AskRouteDeps, request: AskRequest, signal: AbortSignal, res: Response): Promise<void> {
+  let sources: SourcesEvent | undefined;
+  let done: DoneEvent | undefined;
+  for await (const event of deps.answer(request, { signal })) {
+    if (signal.aborted) return;
+    if (event.type === 'sources') sources = event;
+    else if (event.type === 'error') throw new AppError(event.code, event.message);
+    else if (event.type === 'done') {
+      done = event;
+      break;
+    }
+    // Deltas are not needed: `done.answer` is the whole text.
+  }
+  if (signal.aborted) return;
+  if (done === undefined || sources === undefined) {
+    throw new Error(`answer stream ended without ${done === undefined ? 'a done' : 'a sources'} event`);
+  }
+  const body: AskResponse = {
+    answer: done.answer,
+    answerable: done.answerable,
+    sources: sources.sources,
+    cited: done.cited,
+    mode: sources.mode,
+    model: sources.model,
+    embedder: sources.embedder,
+    timings: done.timings,
+  };
+  if (sources.notice !== undefined) body.notice = sources.notice;
+  res.status(200).json(body);
+}
+
+/** Lets a generator we stop early run its `finally` (closing its upstream request); its failures only get logged. */
+async function closeIterator(iterator: AsyncIterator<AnswerEvent>, log: Logger): Promise<void> {
+  try {
+    await iterator.return?.();
+  } catch (error) {
+    if (!isAbortError(error)) log.warn('answer stream failed while closing', { error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+async function streamAnswer(deps: AskRouteDeps, request: AskRequest, signal: AbortSignal, res: Response): Promise<void> {
+  const iterator = deps.answer(request, { signal })[Symbol.asyncIterator]();
+  // The first event decides between a JSON error (nothing sent yet) and a stream.
+  const first = await iterator.next();
+  if (first.done !== true && (signal.aborted || first.value.type === 'error')) await closeIterator(iterator, deps.log);
+  if (signal.aborted) return;
+  if (first.done === true) throw new Error('answer stream ended without any event');
+  if (first.value.type === 'error') throw new AppError(first.value.code, first.value.message);
+
+  const sse = startSse(res, { heartbeatMs: deps.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS });
+  let event: AnswerEvent = first.value;
+  let terminal = false;
+  let finished = false;
+  try {
+    for (;;) {
+      if (event.type === 'error') event = { type: 'error', ...forClient(event) };
+      if (!(await sse.send(event)) || signal.aborted) break;
+      if (event.type === 'done' || event.type === 'error') {
+        terminal = true;
+        break;
+      }
+      const next = await iterator.next();
+      if (next.done === true) {
+        finished = true;
+        break;
+      }
+      event = next.value;
+    }
+  } catch (error) {
+    finished = true;
+    if (!signal.aborted && !isAbortError(error)) {
+      const appError = toHttpError(error);
+      if (appError.code === 'internal') deps.log.error('answer failed while streaming', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+      terminal = await sse.send({ type: 'error', ...forClient(appError) });
+    }
+  } finally {
+    if (!terminal && !signal.aborted && !res.destroyed) {
+      // Exactly one terminal event, even when the AnswerFn forgets to send one.
+      deps.log.error('answer failed while streaming', { error: 'answer stream ended without a done or error event' });
+      await sse.send({ type: 'error', ...forClient({ code: 'internal', message: '' }) });
+    }
+    if (!finished) await closeIterator(iterator, deps.log);
+    deps.log.debug('answer stream ended', { drainWaits: sse.drainWaits, aborted: signal.aborted });
+    sse.end();
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The Express application: routes of SPEC "HTTP API" in the order that makes access rules hold.
+ * Security headers and the request log wrap everything; CORS preflight, `/healthz` and the static
+ * chat page come before bearer auth (a preflight and a page load carry no token); every other
+ * route comes after it.
+ */
+import express from 'express';
+import { AppError } from '../errors.ts';
+import { createAnswerGate } from './answer-gate.ts';
+import { askRoute } from './ask-route.ts';
+import { bearerAuth } from './bearer-auth.ts';
+import { cors } from './cors.ts';
+import { errorHandler } from './error-handler.ts';
+import { jsonBody } from './json-body.ts';
+import { notesRoute } from './notes-route.ts';
+import { requestLog } from './request-log.ts';
+import { securityHeaders } from './security-headers.ts';
+import type { ServerDeps } from './server-deps.ts';
+import { staticRoutes } from './static-routes.ts';
+
+export function createApp(deps: ServerDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // ETags on API answers would only make clients cache what changes on every re-index.
+  app.set('etag', false);
+
+  app.use(requestLog(deps.log), securityHeaders());
+  if (deps.corsOrigin !== undefined) app.use(cors(deps.corsOrigin));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.use(staticRoutes());
+
+  if (deps.apiToken !== undefined) app.use(bearerAuth(deps.apiToken));
+
+  app.get('/readyz', (_req, res) => {
+    const readiness = deps.readiness();
+    res.status(readiness.ready ? 200 : 503).json(readiness);
+  });
+  app.get('/index/status', (_req, res) => {
+    res.json(deps.indexStatus());
+  });
+  app.post('/reindex', ...jsonBody({ bodyRequired: false }), (_req, res) => {
+    const started = deps.reindex();
+    // The build runs on after the 202; its failures surface in /index/status and the log.
+    if (started instanceof Promise) {
+      started.catch((error: unknown) => deps.log.error('re-index failed', { error: error instanceof Error ? error.message : String(error) }));
+    }
+    res.status(202).json({ status: 'accepted', progress: '/index/status' });
+  });
+  app.use('/notes', notesRoute((relativePath) => deps.readNote(relativePath)));
+  app.post(
+    '/ask',
+    ...jsonBody({ bodyRequired: true }),
+    askRoute({
+      answer: (request, options) => deps.answer(request, options),
+      readiness: () => deps.readiness(),
+      topK: deps.topK,
+      gate: createAnswerGate(deps.maxConcurrentAnswers),
+      log: deps.log,
+      sseHeartbeatMs: deps.sseHeartbeatMs,
+    }),
+  );
+
+  app.use((req, _res, next) => {
+    next(new AppError('not_found', `No route ${req.method} ${(req.originalUrl.split('?')[0] ?? '').slice(0, 200)}.`));
+  });
+  app.use(errorHandler(deps.log));
+  return app;
+}

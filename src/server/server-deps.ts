@@ -1,0 +1,108 @@
+/**
+ * Everything the HTTP server needs, received as plain values and functions. The server never
+ * imports the index, the embedder or LangChain (STYLE.md): main.ts builds these and hands them in,
+ * and tests hand in fakes.
+ */
+import type { AnswerFn, AnswerMode } from '../answer/answer-types.ts';
+import type { Logger } from './logger.ts';
+
+/** The loaded index, as `/readyz` reports it. */
+export interface IndexSummary {
+  notes: number;
+  chunks: number;
+  /** e.g. "ollama:nomic-embed-text" or "local:<id>". */
+  embedder: string;
+  /** ISO 8601 time of the build that produced the loaded index. */
+  builtAt: string;
+}
+
+export interface OllamaStatus {
+  /** The configured OLLAMA_HOST. */
+  url: string;
+  reachable: boolean;
+  version?: string;
+  /** Models the configuration needs that Ollama does not have, e.g. ["nomic-embed-text"]. */
+  missingModels: string[];
+  /** The exact command that fixes the problem, e.g. "ollama pull nomic-embed-text". */
+  fix?: string;
+}
+
+/** The body of `GET /readyz`; `ready` decides 200 or 503. */
+export interface Readiness {
+  /** True once an index is loaded and answers can be served. */
+  ready: boolean;
+  index?: IndexSummary;
+  /** An index build (first or re-index) is running. */
+  building: boolean;
+  /** How answers are produced right now. */
+  mode: AnswerMode;
+  ollama: OllamaStatus;
+  /** Why the server is not ready, or why it answers in extractive mode, in words. */
+  reason?: string;
+}
+
+/** One note's line in `GET /index/status`. */
+export interface NoteIndexStatus {
+  /** Relative to NOTES_DIR, forward slashes. */
+  path: string;
+  chunks: number;
+  /** sha256 of the file bytes; null when the note could not be read. */
+  hash: string | null;
+  status: 'indexed' | 'failed';
+  /** Set when status is "failed". */
+  reason?: string;
+}
+
+export interface BuildSummary {
+  /** ISO 8601. */
+  startedAt: string;
+  /** ISO 8601; absent while the build runs. */
+  finishedAt?: string;
+  outcome: 'running' | 'succeeded' | 'failed';
+  notes: number;
+  chunks: number;
+  /** Chunks embedded in this build (the rest were reused from the cache). */
+  embedded: number;
+  reused: number;
+  /** Notes that disappeared from the index in this build. */
+  removed: number;
+  failed: number;
+  /** Set when outcome is "failed". */
+  error?: string;
+}
+
+/** The body of `GET /index/status`. */
+export interface IndexStatusReport {
+  state: 'idle' | 'building';
+  /** Embedder id of the loaded index, null before the first build finishes. */
+  embedder: string | null;
+  notes: NoteIndexStatus[];
+  /** While building: notes processed so far out of the total. */
+  progress?: { done: number; total: number };
+  lastBuild?: BuildSummary;
+}
+
+export interface ServerDeps {
+  answer: AnswerFn;
+  readiness(): Readiness;
+  indexStatus(): IndexStatusReport;
+  /** Starts an incremental re-index and returns at once; a returned promise is only watched for failure. */
+  reindex(): void | Promise<unknown>;
+  /**
+   * The text of an indexed note, or undefined for anything else (unknown, failed, outside
+   * NOTES_DIR, symlinked out). The server has already rejected `..`, absolute paths and NULs, but
+   * this function is the real gate.
+   */
+  readNote(relativePath: string): Promise<string | undefined>;
+  /** Default `k` when a request leaves it out. */
+  topK: number;
+  /** When set, every route but `/healthz` and the static page needs `Authorization: Bearer <token>`. */
+  apiToken?: string | undefined;
+  /** When set, CORS is allowed for this one origin; otherwise no CORS headers at all. */
+  corsOrigin?: string | undefined;
+  /** Answers in flight beyond this get `429 busy`. */
+  maxConcurrentAnswers: number;
+  log: Logger;
+  /** How often an idle SSE stream gets a comment line so proxies keep it open (default 15 s). */
+  sseHeartbeatMs?: number | undefined;
+}

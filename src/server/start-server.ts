@@ -1,0 +1,84 @@
+/**
+ * Listening and stopping. `close(graceMs)` is the SIGTERM path: stop accepting, drop idle
+ * keep-alive connections, let in-flight answers finish for up to `graceMs`, then cut what is left
+ * (which aborts those answers through their response's `close`).
+ */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RequestListener } from 'node:http';
+import type { Logger } from './logger.ts';
+
+export interface StartServerOptions {
+  host: string;
+  port: number;
+  log: Logger;
+  /** Whether API_TOKEN is set; without one, binding beyond loopback earns a warning. */
+  hasApiToken: boolean;
+  /** Bound on receiving a whole request (headers and body), against slow-body clients. Default 30 s. */
+  requestTimeoutMs?: number;
+}
+
+export interface RunningServer {
+  /** e.g. "http://127.0.0.1:3000" (the real port when 0 was asked for). */
+  url: string;
+  server: Server;
+  /** Resolves once every connection is closed. Safe to call twice. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** 127.0.0.0/8, ::1 and the IPv4-mapped loopback: addresses only this machine can reach. */
+export function isLoopbackAddress(address: string): boolean {
+  const bare = address.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(bare);
+}
+
+function formatUrl(address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+export async function startServer(app: RequestListener, options: StartServerOptions): Promise<RunningServer> {
+  const server = createServer(app);
+  server.requestTimeout = options.requestTimeoutMs ?? 30_000;
+  server.headersTimeout = Math.min(server.requestTimeout, 10_000);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const url = formatUrl(address);
+  options.log.info('listening', { url });
+  if (!isLoopbackAddress(address.address) && !options.hasApiToken) {
+    options.log.warn('listening beyond this machine without API_TOKEN: anyone who can reach this address can read the notes', {
+      host: address.address,
+    });
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = (graceMs = 5_000): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        options.log.warn('closing connections still open after the grace period', { graceMs });
+        server.closeAllConnections();
+      }, graceMs);
+      timer.unref();
+      // A keep-alive socket whose answer just finished turns idle and would hold `close` open until
+      // its keep-alive timeout: sweep idle ones while in-flight answers finish.
+      const sweep = setInterval(() => server.closeIdleConnections(), 100);
+      sweep.unref();
+      server.close(() => {
+        clearTimeout(timer);
+        clearInterval(sweep);
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+    return closing;
+  };
+  return { url, server, close };
+}
