@@ -17,7 +17,10 @@ export interface Embedder extends EmbeddingsInterface {
   embedQuery(document: string, options?: EmbedOptions): Promise<number[]>;
   /**
    * Optional: lets an embedder weight queries by statistics of the indexed corpus (the local
-   * embedder's IDF). Never changes document vectors, so cached vectors stay valid.
+   * embedder's IDF). Never changes document vectors, so cached vectors stay valid. The index
+   * calls `fitCorpus` with the documents' vectors when it builds, stores the returned
+   * JSON-serialisable state in its manifest, and hands it back through `useCorpusState` on load.
    */
-  fitCorpus?(documents: string[]): void;
+  fitCorpus?(vectors: readonly ArrayLike<number>[]): unknown;
+  useCorpusState?(state: unknown): void;
 }

@@ -1,0 +1,188 @@
+/**
+ * The answer function: retrieve (hybrid) -> judge the evidence -> a grounded Ollama answer or an
+ * extractive one, as a stream of events with exactly one terminal event.
+ */
+import { AppError, toAppError } from '../errors.ts';
+import type { Embedder } from '../embeddings/embedder.ts';
+import type { LoadedIndex } from '../vector-index/index-store.ts';
+import { judgeEvidence, notCoveredAnswer } from './abstain.ts';
+import type { AnswerEvent, AnswerFn, AskRequest, Source, SourcesEvent, Timings } from './answer-types.ts';
+import { queryTerms, type TermWeight } from './evidence.ts';
+import { composeExtractiveAnswer } from './extractive.ts';
+import { streamChat, type ChatSettings } from './ollama-chat.ts';
+import { buildDirectMessages, buildGroundedMessages, parseCited, saysNotInNotes } from './prompt.ts';
+import { retrieve, type RetrievalMethod } from './retrieve.ts';
+
+/** How the next answer is produced; decided by the caller (LLM setting and Ollama's state). */
+export type AnswerModeState =
+  | { mode: 'ollama'; chat: ChatSettings; fallbackNotice?: string | undefined }
+  | { mode: 'extractive'; notice: string };
+
+export interface AnswerEngineDeps {
+  /** The index and the embedder that built it, or undefined while the first build runs. */
+  current(): { index: LoadedIndex; embedder: Embedder } | undefined;
+  mode(): AnswerModeState;
+  topK: number;
+  /**
+   * With LLM=auto: called when Ollama fails before its first token. Returning a notice makes this answer
+   * extractive instead of failing (the caller also re-checks Ollama).
+   */
+  onOllamaUnavailable?: (error: AppError) => string | undefined;
+  retrievalMethod?: RetrievalMethod;
+}
+
+export function extractiveNotice(chatModel: string): string {
+  return `Extractive answer: no chat model is connected, so these are the most relevant lines of your notes. For a written answer, start Ollama and run: ollama pull ${chatModel}`;
+}
+
+function termWeight(index: LoadedIndex): TermWeight {
+  return (term) => index.keyword.idf(term);
+}
+
+export function createAnswerEngine(deps: AnswerEngineDeps): AnswerFn {
+  return (request, { signal }) => answer(deps, request, signal);
+}
+
+async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: AbortSignal): AsyncGenerator<AnswerEvent> {
+  const started = performance.now();
+  const question = request.question.trim();
+  const history = request.history ?? [];
+  const loaded = deps.current();
+  if (loaded === undefined) {
+    throw new AppError('index_not_ready', 'The notes are still being indexed. Try again in a few seconds.');
+  }
+  const { index, embedder } = loaded;
+  let state = deps.mode();
+  const elapsed = (since: number) => Math.round(performance.now() - since);
+
+  if (request.rag === false) {
+    if (state.mode !== 'ollama') {
+      throw new AppError('llm_unavailable', `Asking without notes needs a chat model. ${state.notice}`);
+    }
+    yield* directAnswer(state.chat, question, history, embedder.id, signal, started);
+    return;
+  }
+
+  const k = Math.min(Math.max(request.k ?? deps.topK, 1), 20);
+  const retrievalStarted = performance.now();
+  const retrieved = await retrieve(index, embedder, question, {
+    k,
+    method: deps.retrievalMethod ?? 'hybrid',
+    context: history.filter((turn) => turn.role === 'user').map((turn) => turn.content),
+    signal,
+  });
+  const retrievalMs = elapsed(retrievalStarted);
+  const sources: Source[] = retrieved.map((hit, position) => ({
+    n: position + 1,
+    id: hit.chunk.id,
+    note: hit.chunk.note,
+    heading: hit.chunk.heading,
+    lines: hit.chunk.lines,
+    text: hit.chunk.text,
+    score: Number(hit.score.toFixed(4)),
+  }));
+  const query = queryTerms(question, termWeight(index));
+  const judgement = judgeEvidence(
+    query,
+    retrieved.map((hit) => `${hit.chunk.heading}\n${hit.chunk.text}`),
+  );
+  const timings = (generationStarted: number): Timings => ({
+    retrieval_ms: retrievalMs,
+    generation_ms: elapsed(generationStarted),
+    total_ms: elapsed(started),
+  });
+  const sourcesEvent = (mode: 'ollama' | 'extractive', notice?: string): SourcesEvent => ({
+    type: 'sources',
+    sources,
+    mode,
+    model: mode === 'ollama' && state.mode === 'ollama' ? state.chat.model : null,
+    embedder: embedder.id,
+    ...(notice === undefined ? {} : { notice }),
+  });
+
+  if (!judgement.answerable) {
+    const generationStarted = performance.now();
+    yield sourcesEvent(state.mode, state.mode === 'extractive' ? state.notice : undefined);
+    const text = notCoveredAnswer(sources);
+    yield { type: 'delta', text };
+    yield { type: 'done', answer: text, answerable: false, cited: [], timings: timings(generationStarted) };
+    return;
+  }
+
+  if (state.mode === 'ollama') {
+    const generationStarted = performance.now();
+    const { messages } = buildGroundedMessages({ question, sources, history, numCtx: state.chat.numCtx });
+    const pieces = streamChat(state.chat, messages, signal);
+    let text = '';
+    let first: IteratorResult<string> | undefined;
+    try {
+      // Sources are sent with the first token, so a failure before it can still become a JSON error
+      // (or, with LLM=auto, an extractive answer) instead of a half-finished stream.
+      first = await pieces.next();
+    } catch (error) {
+      const failure = toAppError(error);
+      const notice = failure.code === 'llm_unavailable' || failure.code === 'upstream_timeout'
+        ? deps.onOllamaUnavailable?.(failure)
+        : undefined;
+      if (notice === undefined) throw failure;
+      state = { mode: 'extractive', notice };
+    }
+    if (state.mode === 'ollama' && first !== undefined) {
+      yield sourcesEvent('ollama');
+      try {
+        for (let step = first; !step.done; step = await pieces.next()) {
+          text += step.value;
+          yield { type: 'delta', text: step.value };
+        }
+      } catch (error) {
+        const failure = toAppError(error);
+        yield { type: 'error', code: failure.code, message: failure.message };
+        return;
+      }
+      if (signal.aborted) return;
+      const notInNotes = saysNotInNotes(text);
+      yield {
+        type: 'done',
+        answer: text,
+        answerable: !notInNotes,
+        cited: notInNotes ? [] : parseCited(text, sources.map((source) => source.n)),
+        timings: timings(generationStarted),
+      };
+      return;
+    }
+  }
+
+  const generationStarted = performance.now();
+  const notice = state.mode === 'extractive' ? state.notice : undefined;
+  yield sourcesEvent('extractive', notice);
+  const composed = composeExtractiveAnswer(query, sources);
+  yield { type: 'delta', text: composed.answer };
+  yield { type: 'done', answer: composed.answer, answerable: true, cited: composed.cited, timings: timings(generationStarted) };
+}
+
+async function* directAnswer(
+  chat: ChatSettings,
+  question: string,
+  history: NonNullable<AskRequest['history']>,
+  embedderId: string,
+  signal: AbortSignal,
+  started: number,
+): AsyncGenerator<AnswerEvent> {
+  const pieces = streamChat(chat, buildDirectMessages({ question, history, numCtx: chat.numCtx }), signal);
+  const first = await pieces.next();
+  yield { type: 'sources', sources: [], mode: 'ollama', model: chat.model, embedder: embedderId };
+  let text = '';
+  try {
+    for (let step = first; !step.done; step = await pieces.next()) {
+      text += step.value;
+      yield { type: 'delta', text: step.value };
+    }
+  } catch (error) {
+    const failure = toAppError(error);
+    yield { type: 'error', code: failure.code, message: failure.message };
+    return;
+  }
+  if (signal.aborted) return;
+  const total = Math.round(performance.now() - started);
+  yield { type: 'done', answer: text, answerable: true, cited: [], timings: { retrieval_ms: 0, generation_ms: total, total_ms: total } };
+}

@@ -1,0 +1,114 @@
+/**
+ * Extractive answers (no chat model): the lines or sentences of the top sources that best match the
+ * question, each with its [n] marker. Pure: sources and term weights in, text out.
+ */
+import { tokenize } from '../embeddings/tokenize.ts';
+import { coverage, type QueryTerms } from './evidence.ts';
+
+export interface ExtractSource {
+  n: number;
+  text: string;
+}
+
+export interface Candidate {
+  n: number;
+  /** The line (or sentence) as shown, list marker removed. */
+  text: string;
+  /** The nearest less-indented line above it in the same source (a list item's parent), if any. */
+  parent: string | undefined;
+  score: number;
+}
+
+/** Most lines this answer shows, and roughly how long it may get: readable at a glance. */
+const MAX_LINES = 3;
+const MAX_CHARS = 600;
+/** A line is "short" when it reads as a fragment without its parent (e.g. "default is `x`"). */
+const SHORT_LINE = 60;
+
+const LIST_MARKER = /^\s*(?:[-*+]|\d+[.)])\s+/;
+const FENCE = /^\s*(```|~~~)/;
+
+function indentation(line: string): number {
+  return line.length - line.trimStart().length;
+}
+
+function clean(line: string): string {
+  return line.replace(LIST_MARKER, '').replace(/^#+\s*/, '').trim();
+}
+
+/** Splits a long line into sentences so one relevant sentence can be shown on its own. */
+export function splitSentences(text: string): string[] {
+  if (text.length <= 240) return [text];
+  const parts = text.split(/(?<=[.!?])\s+(?=[A-Z0-9`"(])/u).map((part) => part.trim());
+  return parts.filter((part) => part !== '');
+}
+
+/** Every line or sentence of every source, scored by weighted coverage of the question. */
+export function scoreCandidates(query: QueryTerms, sources: ExtractSource[]): Candidate[] {
+  const candidates: Candidate[] = [];
+  sources.forEach((source, rank) => {
+    const lines = source.text.split('\n');
+    let inFence = false;
+    lines.forEach((line, position) => {
+      if (FENCE.test(line)) {
+        inFence = !inFence;
+        return;
+      }
+      if (inFence || line.trim() === '') return;
+      let parent: string | undefined;
+      for (let above = position - 1; above >= 0; above -= 1) {
+        const candidate = lines[above] ?? '';
+        if (candidate.trim() !== '' && !FENCE.test(candidate) && indentation(candidate) < indentation(line)) {
+          parent = clean(candidate);
+          break;
+        }
+      }
+      const parentTerms = parent === undefined ? new Set<string>() : new Set(tokenize(parent));
+      for (const sentence of splitSentences(clean(line))) {
+        const own = new Set(tokenize(sentence));
+        if (own.size === 0) continue;
+        // A list item inherits half the credit of its parent's words ("depends_on > condition" → "default is x").
+        const inherited = new Set([...parentTerms].filter((term) => !own.has(term)));
+        const score = coverage(query, own) + 0.5 * coverage(query, inherited);
+        // Earlier sources are better evidence; the prior only breaks near-ties.
+        candidates.push({ n: source.n, text: sentence, parent, score: score * (1 - 0.03 * rank) });
+      }
+    });
+  });
+  return candidates.sort((a, b) => b.score - a.score);
+}
+
+function display(candidate: Candidate): string {
+  const withParent =
+    candidate.parent !== undefined && candidate.text.length < SHORT_LINE && candidate.parent.length < 160
+      ? `${candidate.parent.replace(/:$/, '')}: ${candidate.text}`
+      : candidate.text;
+  return `${withParent} [${candidate.n}]`;
+}
+
+/**
+ * Picks the best line, then up to two more that are nearly as good and add something new.
+ * Returns the answer text (one bullet per line) and the sources it cites.
+ */
+export function composeExtractiveAnswer(query: QueryTerms, sources: ExtractSource[]): { answer: string; cited: number[] } {
+  const candidates = scoreCandidates(query, sources);
+  const best = candidates[0];
+  if (best === undefined || best.score === 0) {
+    const first = sources[0];
+    if (first === undefined) return { answer: '', cited: [] };
+    const line = first.text.split('\n').map(clean).find((text) => text !== '') ?? '';
+    return { answer: `- ${line} [${first.n}]`, cited: [first.n] };
+  }
+  const chosen: Candidate[] = [best];
+  let length = display(best).length;
+  for (const candidate of candidates.slice(1)) {
+    if (chosen.length >= MAX_LINES || candidate.score < best.score * 0.6) break;
+    if (chosen.some((kept) => kept.text === candidate.text)) continue;
+    const line = display(candidate);
+    if (length + line.length > MAX_CHARS) continue;
+    chosen.push(candidate);
+    length += line.length;
+  }
+  const cited = [...new Set(chosen.map((candidate) => candidate.n))].sort((a, b) => a - b);
+  return { answer: chosen.map((candidate) => `- ${display(candidate)}`).join('\n'), cited };
+}

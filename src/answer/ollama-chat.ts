@@ -1,0 +1,83 @@
+/**
+ * Streams one chat answer from Ollama through ChatOllama. One instance per answer: ChatOllama's
+ * abort goes through its ollama-js client, whose abort() cancels every stream on that client.
+ */
+import { ChatOllama } from '@langchain/ollama';
+import { AppError, isAbortError, modelNotFound } from '../errors.ts';
+import { networkErrorCode } from '../embeddings/ollama-probe.ts';
+import type { ChatMessage } from './prompt.ts';
+
+export interface ChatSettings {
+  baseUrl: string;
+  model: string;
+  numCtx: number;
+  /** Longest wait for the first token, and between tokens, before giving up with upstream_timeout. */
+  timeoutMs: number;
+}
+
+function toOllamaError(error: unknown, settings: ChatSettings, timedOut: boolean): AppError {
+  if (error instanceof AppError) return error;
+  if (timedOut) {
+    return new AppError('upstream_timeout', `Ollama did not answer within ${settings.timeoutMs} ms.`, { cause: error });
+  }
+  const status = (error as { status_code?: unknown }).status_code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (status === 404 || /model .*not found|not found, try pulling/i.test(message)) {
+    return modelNotFound(settings.model, { cause: error });
+  }
+  const code = networkErrorCode(error);
+  if (code !== undefined || /fetch failed|terminated|socket|network/i.test(message)) {
+    return new AppError(
+      'llm_unavailable',
+      `Ollama at ${settings.baseUrl} is not reachable (${code ?? 'connection lost'}). Start it with: ollama serve`,
+      { cause: error },
+    );
+  }
+  // An error reported by Ollama itself (HTTP 500, or an {"error"} line mid-stream): say what it said.
+  const said = message.length > 300 ? `${message.slice(0, 300)}…` : message;
+  return new AppError('llm_unavailable', `Ollama could not answer with ${settings.model}: ${said}`, { cause: error });
+}
+
+/**
+ * Yields the answer's text pieces. Aborting `signal` closes the HTTP request to Ollama at once (the
+ * signal is bound into the fetch ChatOllama uses, since ChatOllama only checks its own signal between
+ * chunks). Ends quietly on abort; throws AppError on failure.
+ */
+export async function* streamChat(
+  settings: ChatSettings,
+  messages: ChatMessage[],
+  signal: AbortSignal,
+): AsyncGenerator<string> {
+  const idle = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => idle.abort(), settings.timeoutMs);
+  };
+  const combined = AbortSignal.any([signal, idle.signal]);
+  const boundFetch: typeof fetch = (input, init) => fetch(input, { ...init, signal: combined });
+  const model = new ChatOllama({
+    baseUrl: settings.baseUrl,
+    model: settings.model,
+    numCtx: settings.numCtx,
+    fetch: boundFetch,
+  });
+  arm();
+  try {
+    const stream = await model.stream(
+      messages.map((message) => [message.role === 'assistant' ? 'ai' : message.role, message.content] as [string, string]),
+      { signal: combined },
+    );
+    for await (const chunk of stream) {
+      arm();
+      const text = typeof chunk.content === 'string' ? chunk.content : '';
+      if (text !== '') yield text;
+    }
+  } catch (error) {
+    if (signal.aborted) return;
+    if (isAbortError(error) && !idle.signal.aborted) return;
+    throw toOllamaError(error, settings, idle.signal.aborted);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Hybrid retrieval: HNSW vector search and BM25 keyword search over the same chunks, fused by
+ * reciprocal rank (Cormack et al. 2009), near-duplicates collapsed, k clamped to the index size.
+ */
+import type { Embedder } from '../embeddings/embedder.ts';
+import type { IndexedChunk, LoadedIndex } from '../vector-index/index-store.ts';
+
+/** The RRF constant from the original paper; it damps the influence of any single ranking's top. */
+export const RRF_K = 60;
+
+export type RetrievalMethod = 'hybrid' | 'vector' | 'keyword';
+
+export interface Retrieved {
+  chunk: IndexedChunk;
+  /** Fused score normalised to 0..1 (1 = first in every ranking); non-increasing in rank order. */
+  score: number;
+  /** Cosine similarity of the chunk to the query (0..1), when the vector search found it. */
+  similarity: number;
+}
+
+export interface RetrieveOptions {
+  k: number;
+  method?: RetrievalMethod;
+  /** Earlier user turns, newest last: a follow-up question is also searched together with them. */
+  context?: string[];
+  signal?: AbortSignal;
+}
+
+type Ranking = string[];
+
+/** Reciprocal-rank fusion of several rankings of ids; returns ids best first with their fused score. */
+export function fuseRankings(rankings: Ranking[], k = RRF_K): { id: string; fused: number }[] {
+  const scores = new Map<string, number>();
+  for (const ranking of rankings) {
+    ranking.forEach((id, rank) => scores.set(id, (scores.get(id) ?? 0) + 1 / (k + rank + 1)));
+  }
+  return [...scores.entries()]
+    .map(([id, fused]) => ({ id, fused }))
+    .sort((a, b) => b.fused - a.fused || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** HNSWLib reports cosine distance (0 = same direction, 2 = opposite); users read similarity. */
+export function distanceToSimilarity(distance: number): number {
+  return Math.min(1, Math.max(0, 1 - distance));
+}
+
+/** Two chunks are near-duplicates when they come from the same note and their line ranges mostly overlap. */
+export function nearDuplicate(a: IndexedChunk, b: IndexedChunk): boolean {
+  if (a.note !== b.note) return a.text === b.text;
+  const overlap = Math.min(a.lines[1], b.lines[1]) - Math.max(a.lines[0], b.lines[0]) + 1;
+  if (overlap <= 0) return false;
+  const shorter = Math.min(a.lines[1] - a.lines[0], b.lines[1] - b.lines[0]) + 1;
+  return overlap / shorter >= 0.5;
+}
+
+async function vectorRanking(
+  index: LoadedIndex,
+  embedder: Embedder,
+  query: string,
+  depth: number,
+  signal: AbortSignal | undefined,
+): Promise<{ ranking: Ranking; similarity: Map<string, number> }> {
+  const vector = await embedder.embedQuery(query, signal ? { signal } : {});
+  const results = await index.store.similaritySearchVectorWithScore(vector, depth);
+  const ranking: Ranking = [];
+  const similarity = new Map<string, number>();
+  for (const [document, distance] of results) {
+    const id = (document.metadata as { id: string }).id;
+    ranking.push(id);
+    similarity.set(id, distanceToSimilarity(distance));
+  }
+  return { ranking, similarity };
+}
+
+/** Returns up to k chunks, best first. An empty index returns nothing. */
+export async function retrieve(
+  index: LoadedIndex,
+  embedder: Embedder,
+  question: string,
+  options: RetrieveOptions,
+): Promise<Retrieved[]> {
+  const size = index.chunks.length;
+  const k = Math.min(Math.max(1, Math.floor(options.k)), size);
+  if (k === 0) return [];
+  const method = options.method ?? 'hybrid';
+  // Look deeper than k so fusion and de-duplication have candidates to choose from.
+  const depth = Math.min(size, Math.max(k * 5, 25));
+  const queries = [question];
+  const context = (options.context ?? []).slice(-2).join('\n').trim();
+  if (context !== '') queries.push(`${context}\n${question}`);
+
+  const rankings: Ranking[] = [];
+  const similarity = new Map<string, number>();
+  for (const query of queries) {
+    if (method !== 'keyword') {
+      const result = await vectorRanking(index, embedder, query, depth, options.signal);
+      rankings.push(result.ranking);
+      for (const [id, value] of result.similarity) similarity.set(id, Math.max(value, similarity.get(id) ?? 0));
+    }
+    if (method !== 'vector') rankings.push(index.keyword.search(query, depth).map((hit) => hit.id));
+  }
+  options.signal?.throwIfAborted();
+
+  const best = rankings.length / (RRF_K + 1);
+  const chosen: Retrieved[] = [];
+  for (const { id, fused } of fuseRankings(rankings)) {
+    const chunk = index.byId.get(id);
+    if (chunk === undefined) continue;
+    if (chosen.some((kept) => nearDuplicate(kept.chunk, chunk))) continue;
+    chosen.push({ chunk, score: Math.min(1, fused / best), similarity: similarity.get(id) ?? 0 });
+    if (chosen.length === k) break;
+  }
+  return chosen;
+}

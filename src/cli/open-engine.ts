@@ -1,0 +1,44 @@
+/**
+ * What the terminal commands (ask, eval, bench) share: config -> embedder -> up-to-date index ->
+ * answer function, exactly as the server composes them, without listening.
+ */
+import type { Config } from '../config.ts';
+import { createAnswerEngine } from '../answer/answer-engine.ts';
+import { createModeTracker } from '../answer/answer-mode.ts';
+import type { AnswerFn } from '../answer/answer-types.ts';
+import type { RetrievalMethod } from '../answer/retrieve.ts';
+import { chooseEmbedder } from '../embeddings/create-embedder.ts';
+import type { Embedder } from '../embeddings/embedder.ts';
+import { updateIndex, type BuildSummary, type LoadedIndex } from '../vector-index/index-store.ts';
+
+export interface OpenedEngine {
+  answer: AnswerFn;
+  index: LoadedIndex;
+  embedder: Embedder;
+  summary: BuildSummary;
+}
+
+export async function openEngine(
+  config: Config,
+  options: { log?: (line: string) => void; retrievalMethod?: RetrievalMethod } = {},
+): Promise<OpenedEngine> {
+  const log = options.log ?? (() => undefined);
+  const tracker = createModeTracker(config, log);
+  await tracker.check();
+  const { embedder, reason } = await chooseEmbedder(config);
+  log(`embedder ${embedder.id}: ${reason}`);
+  const { index, summary } = await updateIndex({
+    notesDir: config.notesDir,
+    indexDir: config.indexDir,
+    embedder,
+    log,
+  });
+  const answer = createAnswerEngine({
+    current: () => ({ index, embedder }),
+    mode: () => tracker.mode(),
+    topK: config.topK,
+    onOllamaUnavailable: (error) => tracker.markUnavailable(error),
+    ...(options.retrievalMethod ? { retrievalMethod: options.retrievalMethod } : {}),
+  });
+  return { answer, index, embedder, summary };
+}

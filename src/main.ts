@@ -1,0 +1,211 @@
+/**
+ * The composition root: the only file that reads process.env and listens.
+ * `npm start` = parse config, serve at once (/healthz up, 503 index_not_ready until an index is
+ * loaded), build or update the index, watch the notes and re-index on change, re-check Ollama
+ * periodically, and stop gracefully on SIGTERM/SIGINT.
+ */
+import { ConfigError, parseConfig, type Config } from './config.ts';
+import { createAnswerEngine } from './answer/answer-engine.ts';
+import { createModeTracker } from './answer/answer-mode.ts';
+import { isEntryPoint } from './cli/is-entry-point.ts';
+import { chooseEmbedder } from './embeddings/create-embedder.ts';
+import { readNoteFile } from './notes/read-note-file.ts';
+import { watchNotes } from './notes/watch-notes.ts';
+import { createApp } from './server/create-app.ts';
+import { createLogger, type Logger } from './server/logger.ts';
+import type { IndexStatusReport, Readiness } from './server/server-deps.ts';
+import { startServer } from './server/start-server.ts';
+import { createLiveIndex, type LiveIndex } from './vector-index/live-index.ts';
+
+/** How long in-flight answers may run after SIGTERM before their connections are closed. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+function readiness(live: LiveIndex, tracker: ReturnType<typeof createModeTracker>): Readiness {
+  const state = live.state();
+  const mode = tracker.mode();
+  const ollama = tracker.ollama();
+  const current = state.current;
+  const reason =
+    current === undefined
+      ? state.lastError !== undefined
+        ? `The index could not be built: ${state.lastError}`
+        : 'The first index build is still running.'
+      : mode.mode === 'extractive'
+        ? mode.notice
+        : undefined;
+  return {
+    ready: current !== undefined,
+    ...(current === undefined
+      ? {}
+      : {
+          index: {
+            notes: Object.keys(current.index.manifest.notes).length,
+            chunks: current.index.chunks.length,
+            embedder: current.embedder.id,
+            builtAt: current.index.manifest.builtAt,
+          },
+        }),
+    building: state.building,
+    mode: mode.mode,
+    ollama: {
+      url: ollama.url,
+      reachable: ollama.reachable,
+      ...(ollama.version === undefined ? {} : { version: ollama.version }),
+      missingModels: ollama.missingModels,
+      ...(ollama.fix === undefined ? {} : { fix: ollama.fix }),
+    },
+    ...(reason === undefined ? {} : { reason }),
+  };
+}
+
+function indexStatus(live: LiveIndex): IndexStatusReport {
+  const state = live.state();
+  const manifest = state.current?.index.manifest;
+  const notes: IndexStatusReport['notes'] = Object.entries(manifest?.notes ?? {}).map(([path, entry]) => ({
+    path,
+    chunks: entry.chunkIds.length,
+    hash: entry.hash,
+    status: 'indexed',
+  }));
+  for (const failure of state.failures) {
+    notes.push({ path: failure.path, chunks: 0, hash: null, status: 'failed', reason: failure.reason });
+  }
+  notes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const summary = state.lastSummary;
+  const progress = state.progress;
+  return {
+    state: state.building ? 'building' : 'idle',
+    embedder: state.current?.embedder.id ?? null,
+    notes,
+    ...(progress?.phase === 'embed' ? { progress: { done: progress.done, total: progress.total } } : {}),
+    ...(summary === undefined || manifest === undefined
+      ? {}
+      : {
+          lastBuild: {
+            startedAt: new Date(Date.parse(manifest.builtAt) - summary.seconds * 1000).toISOString(),
+            finishedAt: manifest.builtAt,
+            outcome: state.lastError === undefined ? 'succeeded' : 'failed',
+            notes: summary.notes,
+            chunks: summary.chunks,
+            embedded: summary.embedded,
+            reused: summary.reused,
+            removed: summary.removed,
+            failed: summary.failed.length,
+            ...(state.lastError === undefined ? {} : { error: state.lastError }),
+          },
+        }),
+  };
+}
+
+export async function main(config: Config, log: Logger): Promise<{ close(): Promise<void>; url: string }> {
+  const line = (message: string) => log.info(message);
+  const tracker = createModeTracker(config, line);
+  await tracker.check();
+  const choice = await chooseEmbedder(config);
+  line(`embedder ${choice.embedder.id}: ${choice.reason}`);
+  const live = createLiveIndex({
+    notesDir: config.notesDir,
+    indexDir: config.indexDir,
+    embedder: choice.embedder,
+    log: line,
+  });
+
+  const answer = createAnswerEngine({
+    current: () => live.state().current,
+    mode: () => tracker.mode(),
+    topK: config.topK,
+    onOllamaUnavailable: (error) => {
+      const notice = tracker.markUnavailable(error);
+      void tracker.check().catch(() => undefined);
+      return notice;
+    },
+  });
+
+  const app = createApp({
+    answer,
+    readiness: () => readiness(live, tracker),
+    indexStatus: () => indexStatus(live),
+    reindex: () => live.update(),
+    readNote: async (relativePath) => {
+      const manifest = live.state().current?.index.manifest;
+      if (manifest === undefined || !Object.hasOwn(manifest.notes, relativePath)) return undefined;
+      return readNoteFile(config.notesDir, relativePath);
+    },
+    topK: config.topK,
+    apiToken: config.apiToken,
+    corsOrigin: config.corsOrigin,
+    maxConcurrentAnswers: config.maxConcurrentAnswers,
+    log,
+  });
+  const server = await startServer(app, {
+    host: config.host,
+    port: config.port,
+    log,
+    hasApiToken: config.apiToken !== undefined,
+  });
+  line(`listening on ${server.url}`);
+
+  // An existing index serves at once; the incremental update then runs in the background.
+  await live.open();
+  void live.update();
+
+  const watcher = watchNotes(config.notesDir, {
+    pollMs: config.watchPollMs,
+    onChange: () => void live.update(),
+    log: line,
+  });
+
+  const recheck = setInterval(() => {
+    void (async () => {
+      await tracker.check();
+      if (config.embeddings !== 'auto') return;
+      // EMBEDDINGS=auto follows Ollama: the other embedder's index is built while this one serves.
+      const next = await chooseEmbedder(config);
+      if (next.embedder.id !== live.embedder().id) {
+        line(`switching embedder to ${next.embedder.id}: ${next.reason}`);
+        void live.switchEmbedder(next.embedder);
+      }
+    })().catch((error: unknown) => log.warn('ollama re-check failed', { error: String(error) }));
+  }, config.ollamaCheckIntervalMs);
+  recheck.unref();
+
+  return {
+    url: server.url,
+    async close() {
+      clearInterval(recheck);
+      await watcher.close();
+      await server.close(SHUTDOWN_GRACE_MS);
+    },
+  };
+}
+
+if (isEntryPoint(import.meta.url)) {
+  let config: Config;
+  try {
+    config = parseConfig(process.env);
+  } catch (error) {
+    process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+    process.exit(2);
+  }
+  const log = createLogger({ level: config.logLevel });
+  main(config, log).then(
+    (running) => {
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info(`${signal} received: finishing in-flight answers, then exiting`);
+        running.close().then(
+          () => process.exit(0),
+          () => process.exit(0),
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    },
+    (error: unknown) => {
+      process.stderr.write(`asknotes could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
