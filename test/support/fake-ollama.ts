@@ -169,6 +169,8 @@ export interface FakeOllama {
   setLatency(latency: FakeLatency): void;
   /** Requests received whose response has not ended yet. */
   openRequests(): number;
+  /** The most requests that were in flight at once since start (or the last reset). */
+  peakOpenRequests(): number;
   /** Resolves once `predicate()` holds (checked after every request event); rejects after `timeoutMs`. */
   waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
   /** Resolves when no request is in flight. */
@@ -428,6 +430,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
   const events = new EventEmitter();
   events.setMaxListeners(0);
   let refusing = false;
+  let peakOpen = 0;
 
   const setModels = (models: Array<string | FakeModel>): void => {
     installed = new Map(models.map((model) => install(model)).map((model) => [model.canonical, model]));
@@ -950,6 +953,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     const connection = new AbortController();
     const exchange: Exchange = { call, req, res, gone: connection.signal, serverClosed: false };
     open.add(exchange);
+    peakOpen = Math.max(peakOpen, open.size);
     res.on('close', () => {
       call.endedAt = Date.now();
       call.finished = res.writableFinished;
@@ -1062,6 +1066,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       latency = { headersMs: 0, tokenMs: 0, coldLoadMs: 0, ...next };
     },
     openRequests: () => open.size,
+    peakOpenRequests: () => peakOpen,
     waitFor,
     whenIdle: (timeoutMs) => waitFor(() => open.size === 0, timeoutMs),
     async reset() {
@@ -1071,6 +1076,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
         await startListening();
       }
       calls.length = 0;
+      peakOpen = open.size;
       chatScript = options.chatScript;
       latency = { headersMs: 0, tokenMs: 0, coldLoadMs: 0, ...options.latency };
       registry = options.registry ?? Object.keys(CATALOG);

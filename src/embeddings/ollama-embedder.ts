@@ -1,0 +1,207 @@
+import { OllamaEmbeddings } from '@langchain/ollama';
+import { AppError, isAbortError, modelNotFound } from '../errors.ts';
+import type { EmbedOptions, Embedder } from './embedder.ts';
+import { prefixesFor, type ModelPrefixes } from './model-prefixes.ts';
+import { networkErrorCode } from './ollama-probe.ts';
+
+/** Ollama has no input-count limit, but big requests delay headers and drift in quality (reference §9.4). */
+export const MAX_EMBED_BATCH_SIZE = 64;
+
+export interface OllamaEmbedderOptions {
+  /** e.g. `http://127.0.0.1:11434`. Always explicit: OllamaEmbeddings would otherwise read OLLAMA_BASE_URL. */
+  baseUrl: string;
+  model: string;
+  /** Inputs per /api/embed request, 1..64. Default 64. */
+  batchSize?: number;
+  /** /api/embed requests kept in flight at once. Default 2. */
+  concurrency?: number;
+  /** Retries of a transient failure (5xx, busy, reset connection). Default 1. */
+  maxRetries?: number;
+  /** Per request. Default 60 000. */
+  timeoutMs?: number;
+}
+
+export interface OllamaEmbedder extends Embedder {
+  readonly model: string;
+  readonly prefixes: ModelPrefixes;
+}
+
+export function createOllamaEmbedder(options: OllamaEmbedderOptions): OllamaEmbedder {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const { model } = options;
+  const batchSize = Math.min(MAX_EMBED_BATCH_SIZE, Math.max(1, Math.floor(options.batchSize ?? MAX_EMBED_BATCH_SIZE)));
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 2));
+  const maxRetries = Math.max(0, Math.floor(options.maxRetries ?? 1));
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const prefixes = prefixesFor(model);
+
+  /**
+   * One LangChain client per call, so that the call's signal reaches fetch: neither
+   * embedDocuments nor embedQuery takes a signal, and ollama-js passes none to fetch for
+   * /api/embed. The signal also carries a per-request timeout.
+   */
+  const clientFor = (signal: AbortSignal | undefined): OllamaEmbeddings =>
+    new OllamaEmbeddings({
+      baseUrl,
+      model,
+      // LangChain sends truncate:false by default, which turns every over-long chunk into a 400.
+      truncate: true,
+      maxRetries,
+      maxConcurrency: concurrency,
+      onFailedAttempt: stopRetryingUnlessTransient,
+      fetch: (input: RequestInfo | URL, init?: RequestInit) => {
+        const timeout = AbortSignal.timeout(timeoutMs);
+        return fetch(input, { ...init, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      },
+    });
+
+  const fail = (error: unknown, signal: AbortSignal | undefined): unknown => {
+    if (signal?.aborted) return abortErrorFrom(signal);
+    return toEmbedError(error, { baseUrl, model, timeoutMs });
+  };
+
+  return {
+    id: `ollama:${displayModelName(model)}`,
+    model,
+    prefixes,
+
+    async embedDocuments(documents: string[], embedOptions: EmbedOptions = {}): Promise<number[][]> {
+      const { signal, onProgress } = embedOptions;
+      if (signal?.aborted) throw abortErrorFrom(signal);
+      if (documents.length === 0) return [];
+      const batches: string[][] = [];
+      for (let start = 0; start < documents.length; start += batchSize) {
+        batches.push(documents.slice(start, start + batchSize).map((text) => prefixes.document + text));
+      }
+      // Stops the sibling requests as soon as one batch has failed for good.
+      const stop = new AbortController();
+      const combined = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+      const client = clientFor(combined);
+      const results: number[][][] = new Array<number[][]>(batches.length);
+      let nextBatch = 0;
+      let embedded = 0;
+      const worker = async (): Promise<void> => {
+        while (nextBatch < batches.length && !combined.aborted) {
+          const index = nextBatch++;
+          const batch = batches[index] ?? [];
+          const vectors = checkVectors(await client.embedDocuments(batch), batch.length, model);
+          results[index] = vectors;
+          embedded += batch.length;
+          onProgress?.(embedded);
+        }
+      };
+      const workers = Array.from({ length: Math.min(concurrency, batches.length) }, worker);
+      try {
+        await raceAbort(Promise.all(workers), signal);
+      } catch (error) {
+        stop.abort();
+        throw fail(error, signal);
+      }
+      return results.flat();
+    },
+
+    async embedQuery(text: string, embedOptions: EmbedOptions = {}): Promise<number[]> {
+      const { signal } = embedOptions;
+      if (signal?.aborted) throw abortErrorFrom(signal);
+      try {
+        // Raced as well: an abort during LangChain's retry back-off would otherwise wait it out.
+        const vector = await raceAbort(clientFor(signal).embedQuery(prefixes.query + text), signal);
+        return checkVectors([vector], 1, model)[0] ?? [];
+      } catch (error) {
+        throw fail(error, signal);
+      }
+    },
+  };
+}
+
+/** `Nomic-Embed-Text:latest` and `nomic-embed-text` make the same vectors, so they share an id (and an index). */
+function displayModelName(model: string): string {
+  return model.trim().toLowerCase().replace(/:latest$/, '');
+}
+
+interface OllamaResponseError {
+  name: 'ResponseError';
+  status_code: number;
+  message: string;
+}
+
+function isResponseError(error: unknown): error is OllamaResponseError {
+  // ollama-js does not export ResponseError, so check its shape (reference §5.3).
+  return (
+    error instanceof Error && error.name === 'ResponseError' && typeof (error as { status_code?: unknown }).status_code === 'number'
+  );
+}
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+/**
+ * AsyncCaller's own handler only reads `status`/`statusCode`, but ollama-js puts the HTTP status in
+ * `status_code`, so a missing model (404) would be retried with back-off for minutes. Throwing
+ * here ends the retries; returning lets AsyncCaller retry.
+ */
+function stopRetryingUnlessTransient(error: unknown): void {
+  if (isAbortError(error) || (error instanceof Error && error.name === 'TimeoutError')) throw error;
+  if (isResponseError(error)) {
+    const status = error.status_code;
+    if (status >= 400 && status < 500 && status !== 408 && status !== 429) throw error;
+    return;
+  }
+  // Nothing is listening: retrying a second later is unlikely to help and only delays the message.
+  const code = networkErrorCode(error);
+  if (code !== undefined && UNREACHABLE_CODES.has(code)) throw error;
+}
+
+function toEmbedError(error: unknown, context: { baseUrl: string; model: string; timeoutMs: number }): unknown {
+  const { baseUrl, model, timeoutMs } = context;
+  if (error instanceof AppError) return error;
+  if (error instanceof Error && error.name === 'TimeoutError') {
+    return new AppError('upstream_timeout', `Ollama at ${baseUrl} did not return embeddings within ${timeoutMs} ms`, {
+      cause: error,
+    });
+  }
+  if (isResponseError(error)) {
+    // Servers before /api/embed existed (< 0.2.6) answer it with gin's plain-text 404.
+    if (error.status_code === 404 && /page not found/i.test(error.message)) {
+      return new AppError('llm_unavailable', `Ollama at ${baseUrl} is too old to have /api/embed; upgrade Ollama`, {
+        cause: error,
+      });
+    }
+    if (error.status_code === 404) return modelNotFound(model, { cause: error });
+    return new Error(`Ollama could not embed with "${model}" (HTTP ${error.status_code}): ${error.message}`, {
+      cause: error,
+    });
+  }
+  const code = networkErrorCode(error);
+  if (code !== undefined || (error instanceof TypeError && error.message === 'fetch failed')) {
+    const reason = code === 'ECONNREFUSED' ? 'connection refused' : (code ?? 'network error');
+    return new AppError('llm_unavailable', `Cannot reach Ollama at ${baseUrl} (${reason}). Is \`ollama serve\` running?`, {
+      cause: error,
+    });
+  }
+  return error;
+}
+
+function checkVectors(vectors: number[][], expected: number, model: string): number[][] {
+  if (vectors.length !== expected || vectors.some((vector) => !Array.isArray(vector) || vector.length === 0)) {
+    throw new Error(`Ollama returned ${vectors.length} embeddings for ${expected} inputs with "${model}"`);
+  }
+  return vectors;
+}
+
+function abortErrorFrom(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return isAbortError(reason) ? (reason as Error) : new DOMException('The operation was aborted.', 'AbortError');
+}
+
+/** Settles with `promise`, or rejects with an AbortError as soon as `signal` aborts. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  // The loser still settles later; without a handler its rejection would be reported as unhandled.
+  promise.catch(() => {});
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortErrorFrom(signal));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
