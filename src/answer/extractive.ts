@@ -26,7 +26,10 @@ const MAX_CHARS = 600;
 const SHORT_LINE = 60;
 
 const LIST_MARKER = /^\s*(?:[-*+]|\d+[.)])\s+/;
-const FENCE = /^\s*(```|~~~)/;
+// Fences open at the start of a line or of a list item ("  - ```"), as in the sample note; a closing
+// fence is indented to the item's content. Both forms must toggle, or a list fence's closing line
+// would be taken for an opening one and hide the rest of the chunk.
+const FENCE = /^\s*(?:(?:[-*+]|\d+[.)])\s+)?(```|~~~)/;
 
 function indentation(line: string): number {
   return line.length - line.trimStart().length;
