@@ -1,3 +1,4 @@
+import { ChatOllama } from '@langchain/ollama';
 import { Ollama } from 'ollama';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeEmbedding, startFakeOllama, type FakeOllama } from './support/fake-ollama.ts';
@@ -204,6 +205,14 @@ describe('chat', () => {
     expect(response.done_reason).toBe('length');
     fake.setChatScript((request) => `${request.messages.length} messages`);
     expect((await client.chat({ model: 'llama3.2', messages: [{ role: 'user', content: 'u' }] })).message.content).toBe('1 messages');
+  });
+
+  it("serves LangChain's ChatOllama, which always streams, with usage metadata", async () => {
+    fake.setChatScript('Use depends_on with a healthcheck [2].');
+    const reply = await new ChatOllama({ baseUrl: fake.url, model: 'llama3.2', numCtx: 8192 }).invoke('why?');
+    expect(reply.content).toBe('Use depends_on with a healthcheck [2].');
+    expect((reply as { usage_metadata?: { output_tokens: number } }).usage_metadata?.output_tokens).toBe(6);
+    expect(fake.callsTo('chat')[0]?.body).toMatchObject({ stream: true, options: { num_ctx: 8192 } });
   });
 
   it('loads the model on an empty conversation', async () => {

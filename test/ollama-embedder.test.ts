@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createOllamaEmbedder, type OllamaEmbedderOptions } from '../src/embeddings/ollama-embedder.ts';
+import { modelBaseName, prefixesFor } from '../src/embeddings/model-prefixes.ts';
 import { AppError, isAbortError } from '../src/errors.ts';
 import { closedPortUrl, fakeEmbedding, startFakeOllama, type FakeOllama } from './support/fake-ollama.ts';
 
@@ -24,6 +25,26 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   }
   throw new Error('expected a rejection');
 }
+
+describe('model prefixes', () => {
+  it.each([
+    ['nomic-embed-text', 'search_document: ', 'search_query: '],
+    ['nomic-embed-text:v1.5', 'search_document: ', 'search_query: '],
+    ['registry.ollama.ai/library/Nomic-Embed-Text:latest', 'search_document: ', 'search_query: '],
+    ['mxbai-embed-large', '', 'Represent this sentence for searching relevant passages: '],
+    ['snowflake-arctic-embed:335m', '', 'Represent this sentence for searching relevant passages: '],
+    ['snowflake-arctic-embed2', '', 'Represent this sentence for searching relevant passages: '],
+    ['bge-m3', '', ''],
+    ['all-minilm:22m', '', ''],
+    ['some-unknown-model', '', ''],
+  ])('%s: document %j, query %j', (model, document, query) => {
+    expect(prefixesFor(model)).toEqual({ document, query });
+  });
+
+  it('keys the table by base name', () => {
+    expect(modelBaseName('hf.co/user/My-Model:Q4_K_M')).toBe('my-model');
+  });
+});
 
 describe('createOllamaEmbedder', () => {
   it('is identified by its model, with the same id for equivalent names', () => {
