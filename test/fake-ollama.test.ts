@@ -211,7 +211,7 @@ describe('chat', () => {
     fake.setChatScript('Use depends_on with a healthcheck [2].');
     const reply = await new ChatOllama({ baseUrl: fake.url, model: 'llama3.2', numCtx: 8192 }).invoke('why?');
     expect(reply.content).toBe('Use depends_on with a healthcheck [2].');
-    expect((reply as { usage_metadata?: { output_tokens: number } }).usage_metadata?.output_tokens).toBe(6);
+    expect((reply as unknown as { usage_metadata?: { output_tokens: number } }).usage_metadata?.output_tokens).toBe(6);
     expect(fake.callsTo('chat')[0]?.body).toMatchObject({ stream: true, options: { num_ctx: 8192 } });
   });
 
