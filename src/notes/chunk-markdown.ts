@@ -511,10 +511,13 @@ const PARAGRAPH_RANK = 10;
 const NESTED_RANK = 20;
 const SENTENCE_RANK = 80;
 const LINE_RANK = 90;
+/** Right after a heading: only used to free an enormous line (which is then cut) from its heading. */
+const HEADING_GLUE_RANK = 100;
 
 /**
  * For each line, the rank of splitting just before it, or undefined where a split is never allowed:
- * inside a fence, directly after a heading (a heading always keeps its first content), before a blank.
+ * inside a fence, before a blank. Directly after a heading gets `HEADING_GLUE_RANK` (a heading keeps
+ * its first content, unless that content is one line too long for any chunk).
  */
 function boundaryPriorities(
   lines: string[],
@@ -532,7 +535,10 @@ function boundaryPriorities(
     previousContent = info;
     if (previous === undefined) continue;
     if (info.kind === 'fence-body' || info.kind === 'fence-close' || info.kind === 'heading-rest') continue;
-    if (previous.kind === 'heading' || previous.kind === 'heading-rest') continue;
+    if (previous.kind === 'heading' || previous.kind === 'heading-rest') {
+      ranks[index] = HEADING_GLUE_RANK;
+      continue;
+    }
     if (info.kind === 'heading' && sectionStarts.has(index)) {
       ranks[index] = info.level;
       continue;
@@ -562,11 +568,14 @@ function splitRange(
 ): Range[] {
   if (lengthOf(range.start, range.end) <= settings.targetChars) return [range];
   let best = Number.POSITIVE_INFINITY;
-  for (let index = range.start + 1; index <= range.end; index += 1) {
+  let hasOversizeLine = false;
+  for (let index = range.start; index <= range.end; index += 1) {
     const rank = priority[index];
-    if (rank !== undefined && rank < best) best = rank;
+    if (index > range.start && rank !== undefined && rank < best && rank < HEADING_GLUE_RANK) best = rank;
+    if (lengthOf(index, index) > settings.maxChars) hasOversizeLine = true;
   }
-  // One fence, one line, or a heading with its first line: it stays whole (one long line is cut later).
+  if (best === Number.POSITIVE_INFINITY && hasOversizeLine && range.end > range.start) best = HEADING_GLUE_RANK;
+  // One fence, one line, or a heading with its first content: it stays whole (one long line is cut later).
   if (best === Number.POSITIVE_INFINITY) return [range];
   const pieces: Range[] = [];
   let start = range.start;
