@@ -238,7 +238,14 @@ async function openCurrent(
 ): Promise<{ index: LoadedIndex; vectors?: Float32Array } | undefined> {
   const folder = join(indexDir, embedderFolder(embedder.id));
   const current = await readCurrent(folder);
-  if (current === undefined) return undefined;
+  if (current === undefined) {
+    // No CURRENT is a fresh folder; a CURRENT that names no generation is damage, and worth a line.
+    const raw = await readFile(join(folder, 'CURRENT'), 'utf8').catch(() => undefined);
+    if (raw !== undefined) {
+      log?.(`index ${folder} cannot be used (CURRENT does not name a generation: ${JSON.stringify(raw.slice(0, 40))}); rebuilding it`);
+    }
+    return undefined;
+  }
   const result = await loadGeneration(join(folder, current), embedder, efSearch, withVectors);
   if (!result.ok) {
     log?.(`index ${join(folder, current)} cannot be used (${result.reason}); rebuilding it`);
