@@ -5,6 +5,7 @@
  * route comes after it.
  */
 import express from 'express';
+import type { RequestHandler } from 'express';
 import { AppError } from '../errors.ts';
 import { createAnswerGate } from './answer-gate.ts';
 import { askRoute } from './ask-route.ts';
@@ -18,6 +19,10 @@ import { securityHeaders } from './security-headers.ts';
 import type { ServerDeps } from './server-deps.ts';
 import { staticRoutes } from './static-routes.ts';
 
+const routeNotFound: RequestHandler = (req, _res, next) => {
+  next(new AppError('not_found', `No route ${req.method} ${(req.originalUrl.split('?')[0] ?? '').slice(0, 200)}.`));
+};
+
 export function createApp(deps: ServerDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -27,6 +32,8 @@ export function createApp(deps: ServerDeps): express.Express {
   app.use(requestLog(deps.log), securityHeaders());
   if (deps.corsOrigin !== undefined) app.use(cors(deps.corsOrigin));
 
+  // The static router would answer any OPTIONS with its own Allow list; CORS preflights were handled above.
+  app.options('/{*path}', routeNotFound);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -63,9 +70,7 @@ export function createApp(deps: ServerDeps): express.Express {
     }),
   );
 
-  app.use((req, _res, next) => {
-    next(new AppError('not_found', `No route ${req.method} ${(req.originalUrl.split('?')[0] ?? '').slice(0, 200)}.`));
-  });
+  app.use(routeNotFound);
   app.use(errorHandler(deps.log));
   return app;
 }

@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { RequestListener } from 'node:http';
 import type { Logger } from './logger.ts';
 
@@ -39,9 +39,30 @@ function formatUrl(address: AddressInfo): string {
 }
 
 export async function startServer(app: RequestListener, options: StartServerOptions): Promise<RunningServer> {
-  const server = createServer(app);
+  const server = createServer();
   server.requestTimeout = options.requestTimeoutMs ?? 30_000;
   server.headersTimeout = Math.min(server.requestTimeout, 10_000);
+
+  // Requests in progress per socket, so that stopping can end idle sockets at once and busy ones
+  // right after their response. Node's closeIdleConnections() misses a socket that connected but
+  // never sent a request (clients open spare ones), which would hold close() for the whole grace.
+  const activeRequests = new Map<Socket, number>();
+  let stopping = false;
+  server.on('connection', (socket: Socket) => {
+    activeRequests.set(socket, 0);
+    socket.once('close', () => activeRequests.delete(socket));
+  });
+  server.on('request', (request, response) => {
+    const socket = request.socket;
+    activeRequests.set(socket, (activeRequests.get(socket) ?? 0) + 1);
+    response.once('close', () => {
+      const left = Math.max(0, (activeRequests.get(socket) ?? 1) - 1);
+      activeRequests.set(socket, left);
+      if (stopping && left === 0) socket.end();
+    });
+  });
+  // After the bookkeeping listener, so a response finished synchronously is still counted.
+  server.on('request', app);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -62,21 +83,18 @@ export async function startServer(app: RequestListener, options: StartServerOpti
   let closing: Promise<void> | undefined;
   const close = (graceMs = 5_000): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
+      stopping = true;
       const timer = setTimeout(() => {
-        options.log.warn('closing connections still open after the grace period', { graceMs });
-        server.closeAllConnections();
+        options.log.warn('closing connections still open after the grace period', { graceMs, connections: activeRequests.size });
+        // Destroying the socket closes its response, which aborts that answer's signal.
+        for (const socket of activeRequests.keys()) socket.destroy();
       }, graceMs);
       timer.unref();
-      // A keep-alive socket whose answer just finished turns idle and would hold `close` open until
-      // its keep-alive timeout: sweep idle ones while in-flight answers finish.
-      const sweep = setInterval(() => server.closeIdleConnections(), 100);
-      sweep.unref();
       server.close(() => {
         clearTimeout(timer);
-        clearInterval(sweep);
         resolve();
       });
-      server.closeIdleConnections();
+      for (const [socket, requests] of activeRequests) if (requests === 0) socket.end();
     });
     return closing;
   };
