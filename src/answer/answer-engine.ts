@@ -128,8 +128,8 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
       state = { mode: 'extractive', notice };
     }
     if (state.mode === 'ollama' && first !== undefined) {
-      yield sourcesEvent('ollama');
       try {
+        yield sourcesEvent('ollama');
         for (let step = first; !step.done; step = await pieces.next()) {
           text += step.value;
           yield { type: 'delta', text: step.value };
@@ -138,6 +138,9 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
         const failure = toAppError(error);
         yield { type: 'error', code: failure.code, message: failure.message };
         return;
+      } finally {
+        // A reader that stops early (break, or a closed stream) must not leave Ollama generating.
+        await pieces.return(undefined);
       }
       if (signal.aborted) return;
       const notInNotes = saysNotInNotes(text);
@@ -170,9 +173,9 @@ async function* directAnswer(
 ): AsyncGenerator<AnswerEvent> {
   const pieces = streamChat(chat, buildDirectMessages({ question, history, numCtx: chat.numCtx }), signal);
   const first = await pieces.next();
-  yield { type: 'sources', sources: [], mode: 'ollama', model: chat.model, embedder: embedderId };
   let text = '';
   try {
+    yield { type: 'sources', sources: [], mode: 'ollama', model: chat.model, embedder: embedderId };
     for (let step = first; !step.done; step = await pieces.next()) {
       text += step.value;
       yield { type: 'delta', text: step.value };
@@ -181,6 +184,8 @@ async function* directAnswer(
     const failure = toAppError(error);
     yield { type: 'error', code: failure.code, message: failure.message };
     return;
+  } finally {
+    await pieces.return(undefined);
   }
   if (signal.aborted) return;
   const total = Math.round(performance.now() - started);

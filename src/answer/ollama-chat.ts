@@ -26,7 +26,9 @@ function toOllamaError(error: unknown, settings: ChatSettings, timedOut: boolean
     return modelNotFound(settings.model, { cause: error });
   }
   const code = networkErrorCode(error);
-  if (code !== undefined || /fetch failed|terminated|socket|network/i.test(message)) {
+  // Only fetch's own failures (TypeError "fetch failed" / "terminated") mean the connection is gone;
+  // an error text from Ollama itself ("llama runner process has terminated") is not "unreachable".
+  if (code !== undefined || (error instanceof TypeError && /fetch failed|terminated|socket|network/i.test(message))) {
     return new AppError(
       'llm_unavailable',
       `Ollama at ${settings.baseUrl} is not reachable (${code ?? 'connection lost'}). Start it with: ollama serve`,
@@ -49,12 +51,14 @@ export async function* streamChat(
   signal: AbortSignal,
 ): AsyncGenerator<string> {
   const idle = new AbortController();
+  // Aborted when this generator ends for any reason, so a reader that stops early closes the request.
+  const released = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
     clearTimeout(timer);
     timer = setTimeout(() => idle.abort(), settings.timeoutMs);
   };
-  const combined = AbortSignal.any([signal, idle.signal]);
+  const combined = AbortSignal.any([signal, idle.signal, released.signal]);
   const boundFetch: typeof fetch = (input, init) => fetch(input, { ...init, signal: combined });
   const model = new ChatOllama({
     baseUrl: settings.baseUrl,
@@ -79,5 +83,6 @@ export async function* streamChat(
     throw toOllamaError(error, settings, idle.signal.aborted);
   } finally {
     clearTimeout(timer);
+    released.abort();
   }
 }
