@@ -3,7 +3,9 @@
  * real server (CSP, auth, SSE) with a scripted AnswerFn that streams slowly, so the tests see what a
  * user sees. Screenshots go to test-results/ (UPDATE_SCREENSHOTS=1 also refreshes docs/).
  */
+import { execFile } from 'node:child_process';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,7 @@ import type { Readiness, ServerDeps } from '../src/server/server-deps.ts';
 import { browserSkipReason, launchChromium } from './support/browser.ts';
 import { startPageServer } from './support/page-server.ts';
 import type { PageServer } from './support/page-server.ts';
+import { CONTENT_SECURITY_POLICY } from '../src/server/security-headers.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: the shipped DockerCon note, and sources that point at its real lines.
@@ -203,6 +206,59 @@ const lastTurn = (page: Page) => page.locator('article.turn').last();
 async function waitForState(page: Page, state: string): Promise<void> {
   await lastTurn(page).and(page.locator(`[data-state="${state}"]`)).waitFor({ timeout: 10_000 });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Without a browser: what the server sends for the page, and the page's own type-check.
+
+describe('chat page assets', () => {
+  it('serves the page, its modules and the vendored libraries without a token, and nothing else from public/', async () => {
+    const { answer } = scriptedAnswer(() => ({ sources: [], deltas: [] }));
+    const server = await startPageServer(fakeDeps(answer, { apiToken: 'secret' }));
+    try {
+      const get = (path: string) => fetch(new URL(path, server.url));
+      const page = await get('/');
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(page.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
+      const html = await page.text();
+      // No inline script or style for the CSP to block, and nothing from another origin.
+      expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+      expect(html).not.toMatch(/\sstyle=|<style/);
+      expect(html).not.toMatch(/(?:src|href)="(?:https?:)?\/\//);
+
+      for (const [path, type] of [
+        ['/app.js', /^application\/javascript|^text\/javascript/],
+        ['/sse.js', /javascript/],
+        ['/render-answer.js', /javascript/],
+        ['/app.css', /^text\/css/],
+        ['/vendor/marked.esm.js', /javascript/],
+        ['/vendor/purify.es.mjs', /^text\/javascript/],
+      ] as const) {
+        const response = await get(path);
+        expect(response.status, path).toBe(200);
+        expect(response.headers.get('content-type'), path).toMatch(type);
+      }
+      expect(await (await get('/vendor/marked.esm.js')).text()).toContain('export{');
+      expect(await (await get('/vendor/purify.es.mjs')).text()).toContain('export { purify_default as default }');
+      // Type-checking helpers and unknown files are not assets; the API still needs the token.
+      for (const path of ['/tsconfig.json', '/vendor/marked.esm.d.ts', '/vendor/purify.cjs.js', '/vendor/..%2Fapp.js']) {
+        expect((await get(path)).status, path).toBe(401);
+      }
+      expect((await get('/readyz')).status).toBe(401);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('the browser modules type-check (JSDoc, strict) against the marked and DOMPurify typings', async () => {
+    const tsc = new URL('../node_modules/typescript/bin/tsc', import.meta.url).pathname;
+    const project = new URL('../src/server/public/tsconfig.json', import.meta.url).pathname;
+    const { stdout } = await promisify(execFile)(process.execPath, [tsc, '-p', project], { timeout: 60_000 }).catch(
+      (error: { stdout?: string }) => ({ stdout: error.stdout ?? String(error) }),
+    );
+    expect(stdout).toBe('');
+  });
+});
 
 // ---------------------------------------------------------------------------------------------
 
@@ -446,7 +502,7 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
     const { page, problems } = await openPage(fakeDeps(answer, { readiness: () => readyExtractive }));
 
     await expect.poll(() => page.locator('#status-mode').textContent()).toBe('extractive: no chat model connected');
-    expect(await page.locator('#status-fix').textContent()).toBe('To fix: ollama serve');
+    expect(await page.locator('#status-fix').textContent()).toBe(`${readyExtractive.reason} To fix: ollama serve`);
     expect(await page.locator('#rag').isDisabled()).toBe(true);
     expect(await page.locator('#rag').isChecked()).toBe(true);
     expect(await page.locator('#rag-reason').textContent()).toContain('needs a chat model');
@@ -467,6 +523,27 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
     expect(await turn.locator('.source-list.cited').count()).toBe(0);
     expect(await turn.locator('details.also-retrieved').evaluate((details) => (details as HTMLDetailsElement).open)).toBe(true);
     expect(problems).toEqual({ dialogs: [], pageErrors: [], consoleErrors: [] });
+  });
+
+  it('while the first index builds, says so and picks up the index when it is ready', async () => {
+    let ready = false;
+    const building: Readiness = {
+      ready: false,
+      building: true,
+      mode: 'ollama',
+      ollama: { url: 'http://127.0.0.1:11434', reachable: true, missingModels: [] },
+      reason: 'The first index build is still running.',
+    };
+    const { answer } = scriptedAnswer(() => ({ sources: [], deltas: [] }));
+    const { page, problems } = await openPage(fakeDeps(answer, { readiness: () => (ready ? readyWithOllama : building) }));
+    await expect.poll(() => page.locator('#status-mode').textContent()).toContain('Indexing your notes');
+    expect(await page.locator('#status-fix').textContent()).toBe('The first index build is still running.');
+    ready = true;
+    await expect.poll(() => page.locator('#status-index').textContent(), { timeout: 5_000 }).toBe('Index: 1 note, 143 chunks');
+    expect(await page.locator('#status-mode').textContent()).toBe('Ollama: chat model');
+    expect(await page.locator('#status-fix').isHidden()).toBe(true);
+    expect(problems.pageErrors).toEqual([]);
+    expect(problems.consoleErrors.filter((text) => !text.includes('status of 503'))).toEqual([]);
   });
 
   it('RAG off sends rag:false; server errors are shown in plain words with the fix', async () => {

@@ -273,8 +273,12 @@ function applyReadiness(readiness) {
   }
   showEmbedder();
 
-  // The fix line: the exact command from the server, or its reason in words.
-  const fixText = status.fix ? `To fix: ${status.fix}` : readiness.mode === 'extractive' && readiness.reason ? readiness.reason : '';
+  // The fix line: why (extractive, or not ready) in the server's words, then the exact command.
+  const parts = [];
+  const explain = readiness.ready === false || readiness.mode === 'extractive';
+  if (explain && readiness.reason) parts.push(readiness.reason);
+  if (status.fix && !(explain && readiness.reason?.includes(status.fix))) parts.push(`To fix: ${status.fix}`);
+  const fixText = parts.join(' ');
   ui.statusFix.textContent = fixText;
   ui.statusFix.hidden = fixText === '';
 }
@@ -341,7 +345,7 @@ class Turn {
     this.badge.hidden = true;
     this.error = h('p', { className: 'turn-error', attributes: { role: 'alert' } });
     this.error.hidden = true;
-    this.state_ = h('span', { className: 'turn-state', text: 'Searching your notes…' });
+    this.stateLabel = h('span', { className: 'turn-state', text: 'Searching your notes…' });
     this.copy = h('button', { className: 'ghost small copy', text: 'Copy answer', attributes: { type: 'button' } });
     this.copy.hidden = true;
     this.sourcesSection = h('section', { className: 'sources', attributes: { 'aria-label': 'Sources' } });
@@ -358,7 +362,7 @@ class Turn {
         this.badge,
         this.body,
         this.error,
-        h('div', { className: 'turn-meta' }, this.state_, this.copy),
+        h('div', { className: 'turn-meta' }, this.stateLabel, this.copy),
         this.sourcesSection,
       ),
     );
@@ -379,7 +383,7 @@ class Turn {
       this.notice.textContent = event.notice;
       this.notice.hidden = false;
     }
-    this.state_.textContent = this.sources.length > 0 ? `Writing an answer from ${plural(this.sources.length, 'source')}…` : 'Writing an answer…';
+    this.stateLabel.textContent = this.sources.length > 0 ? `Writing an answer from ${plural(this.sources.length, 'source')}…` : 'Writing an answer…';
   }
 
   /** @param {string} text */
@@ -409,17 +413,17 @@ class Turn {
     this.end('done', Array.isArray(done.cited) ? done.cited : citedNumbers(this.answer));
     if (!this.answerable) {
       this.badge.hidden = false;
-      this.state_.textContent = this.sources.length > 0
+      this.stateLabel.textContent = this.sources.length > 0
         ? 'Your notes do not cover this closely enough. The nearest passages are listed below.'
         : 'Your notes do not cover this.';
     } else {
-      this.state_.textContent = this.sources.length > 0 ? '' : 'Answered without your notes.';
+      this.stateLabel.textContent = this.sources.length > 0 ? '' : 'Answered without your notes.';
     }
   }
 
   stop() {
     this.end('stopped', citedNumbers(this.answer));
-    this.state_.textContent = this.answer ? 'Stopped.' : 'Stopped before the answer began.';
+    this.stateLabel.textContent = this.answer ? 'Stopped.' : 'Stopped before the answer began.';
   }
 
   /** @param {ErrorInfo} error */
@@ -428,7 +432,7 @@ class Turn {
     this.error.textContent = describeError(error);
     this.error.dataset['code'] = error.code;
     this.error.hidden = false;
-    this.state_.textContent = '';
+    this.stateLabel.textContent = '';
   }
 
   /**
@@ -604,6 +608,8 @@ async function ask(question) {
   } finally {
     if (current?.turn === turn) current = null;
     setBusy(false);
+    // The status bar could not load before the token was entered (or the server was down): try again.
+    if (status.mode === null) void refreshStatus();
   }
 }
 
