@@ -502,7 +502,8 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
     const { page, problems } = await openPage(fakeDeps(answer, { readiness: () => readyExtractive }));
 
     await expect.poll(() => page.locator('#status-mode').textContent()).toBe('extractive: no chat model connected');
-    expect(await page.locator('#status-fix').textContent()).toBe(`${readyExtractive.reason} To fix: ollama serve`);
+    expect(await page.locator('#status-fix').textContent()).toBe('To fix: ollama serve');
+    expect(await page.locator('#status-fix').getAttribute('title')).toBe(readyExtractive.reason);
     expect(await page.locator('#rag').isDisabled()).toBe(true);
     expect(await page.locator('#rag').isChecked()).toBe(true);
     expect(await page.locator('#rag-reason').textContent()).toContain('needs a chat model');
@@ -518,7 +519,7 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
     const turn = lastTurn(page);
     expect(await turn.locator('.badge-unanswerable').isVisible()).toBe(true);
     expect(await turn.locator('.badge-unanswerable').textContent()).toBe('Not in your notes');
-    expect(await turn.locator('.turn-state').textContent()).toContain('do not cover this');
+    expect(await turn.locator('.turn-state').textContent()).toBe('The nearest passages in your notes are listed below.');
     // Nothing cited: the nearest passages are shown open under "also retrieved".
     expect(await turn.locator('.source-list.cited').count()).toBe(0);
     expect(await turn.locator('details.also-retrieved').evaluate((details) => (details as HTMLDetailsElement).open)).toBe(true);

@@ -273,13 +273,12 @@ function applyReadiness(readiness) {
   }
   showEmbedder();
 
-  // The fix line: why (extractive, or not ready) in the server's words, then the exact command.
-  const parts = [];
-  const explain = readiness.ready === false || readiness.mode === 'extractive';
-  if (explain && readiness.reason) parts.push(readiness.reason);
-  if (status.fix && !(explain && readiness.reason?.includes(status.fix))) parts.push(`To fix: ${status.fix}`);
-  const fixText = parts.join(' ');
+  // The fix line: the exact command when the server names one (its reasoning on hover; each extractive
+  // answer shows it in full anyway), else why the server is not ready or not using a chat model.
+  const reason = readiness.ready === false || readiness.mode === 'extractive' ? (readiness.reason ?? '') : '';
+  const fixText = status.fix ? `To fix: ${status.fix}` : reason;
   ui.statusFix.textContent = fixText;
+  ui.statusFix.title = status.fix ? reason : '';
   ui.statusFix.hidden = fixText === '';
 }
 
@@ -321,6 +320,20 @@ function plural(count, noun) {
 
 /** @type {Turn[]} */
 let turns = [];
+/** The extractive notice already shown in full in this conversation. */
+let lastNotice = '';
+
+/**
+ * Runs `change`, then keeps the conversation scrolled to the end if it was there before: a streaming
+ * answer stays in view, but a reader who scrolled up to an earlier turn is left where they are.
+ * @param {() => void} change
+ */
+function keepPinned(change) {
+  const { scrollTop, scrollHeight, clientHeight } = ui.conversation;
+  const pinned = scrollHeight - scrollTop - clientHeight < 80;
+  change();
+  if (pinned) ui.conversation.scrollTop = ui.conversation.scrollHeight;
+}
 /** @type {WeakMap<Element, Turn>} */
 const turnByElement = new WeakMap();
 /** @type {{ controller: AbortController, turn: Turn } | null} */
@@ -380,8 +393,12 @@ class Turn {
     }
     if (event.mode) setMode(event.mode);
     if (event.notice) {
-      this.notice.textContent = event.notice;
+      // The same notice on every answer is noise: in full once per conversation, then in short.
+      const repeated = event.notice === lastNotice;
+      this.notice.textContent = repeated && event.mode === 'extractive' ? 'Extractive answer: quoted from your notes.' : event.notice;
+      this.notice.title = repeated ? event.notice : '';
       this.notice.hidden = false;
+      lastNotice = event.notice;
     }
     this.stateLabel.textContent = this.sources.length > 0 ? `Writing an answer from ${plural(this.sources.length, 'source')}…` : 'Writing an answer…';
   }
@@ -403,7 +420,7 @@ class Turn {
   }
 
   render() {
-    this.body.replaceChildren(renderAnswer(this.answer, this.sources));
+    keepPinned(() => this.body.replaceChildren(renderAnswer(this.answer, this.sources)));
   }
 
   /** @param {{ answer?: string, answerable?: boolean, cited?: number[] }} done */
@@ -413,9 +430,7 @@ class Turn {
     this.end('done', Array.isArray(done.cited) ? done.cited : citedNumbers(this.answer));
     if (!this.answerable) {
       this.badge.hidden = false;
-      this.stateLabel.textContent = this.sources.length > 0
-        ? 'Your notes do not cover this closely enough. The nearest passages are listed below.'
-        : 'Your notes do not cover this.';
+      this.stateLabel.textContent = this.sources.length > 0 ? 'The nearest passages in your notes are listed below.' : '';
     } else {
       this.stateLabel.textContent = this.sources.length > 0 ? '' : 'Answered without your notes.';
     }
@@ -454,6 +469,7 @@ class Turn {
     const citedSet = new Set(cited);
     const first = this.sources.filter((source) => citedSet.has(source.n));
     const rest = this.sources.filter((source) => !citedSet.has(source.n));
+    /** @type {HTMLElement[]} */
     const parts = [];
     if (first.length > 0) parts.push(h('h3', { text: 'Sources' }), sourceList(first, 'cited'));
     if (rest.length > 0) {
@@ -467,8 +483,10 @@ class Turn {
       if (first.length === 0) details.open = true;
       parts.push(details);
     }
-    this.sourcesSection.replaceChildren(...parts);
-    this.sourcesSection.hidden = false;
+    keepPinned(() => {
+      this.sourcesSection.replaceChildren(...parts);
+      this.sourcesSection.hidden = false;
+    });
   }
 
   /** @returns {HistoryTurn[]} */
@@ -563,7 +581,7 @@ async function ask(question) {
   turns.push(turn);
   ui.empty.hidden = true;
   ui.conversation.append(turn.element);
-  turn.element.scrollIntoView({ block: 'end' });
+  ui.conversation.scrollTop = ui.conversation.scrollHeight;
 
   const controller = new AbortController();
   current = { controller, turn };
@@ -628,6 +646,7 @@ function stop() {
 function newChat() {
   stop();
   turns = [];
+  lastNotice = '';
   ui.conversation.replaceChildren(ui.empty);
   ui.empty.hidden = false;
   closeNote();
