@@ -33,6 +33,12 @@ export function isLoopbackAddress(address: string): boolean {
   return bare === 'localhost' || bare === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(bare);
 }
 
+/** The warning to log for a server bound to `address`, if any (issue 8: default loopback, warn otherwise). */
+export function exposureWarning(address: string, hasApiToken: boolean): string | undefined {
+  if (isLoopbackAddress(address) || hasApiToken) return undefined;
+  return 'listening beyond this machine without API_TOKEN: anyone who can reach this address can read the notes and ask questions';
+}
+
 function formatUrl(address: AddressInfo): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return `http://${host}:${address.port}`;
@@ -74,11 +80,8 @@ export async function startServer(app: RequestListener, options: StartServerOpti
   const address = server.address() as AddressInfo;
   const url = formatUrl(address);
   options.log.info('listening', { url });
-  if (!isLoopbackAddress(address.address) && !options.hasApiToken) {
-    options.log.warn('listening beyond this machine without API_TOKEN: anyone who can reach this address can read the notes', {
-      host: address.address,
-    });
-  }
+  const warning = exposureWarning(address.address, options.hasApiToken);
+  if (warning !== undefined) options.log.warn(warning, { host: address.address });
 
   let closing: Promise<void> | undefined;
   const close = (graceMs = 5_000): Promise<void> => {
