@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultQuestionSet, formatMetrics, runEval } from '../src/cli/eval-command.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { defaultQuestionSet, formatMetrics, runEval, runEvalCommand } from '../src/cli/eval-command.ts';
 import {
   containsAnswer,
   firstRelevantRank,
@@ -202,5 +202,27 @@ describe('runEval through the answer function', () => {
     expect(result.outcomes.map((outcome) => outcome.sources.length)).toEqual([3, 3]);
     expect(result.metrics).toMatchObject({ questions: 2, answerable: 1, unanswerable: 1, 'hit@k': 1, answer: 1, abstain: 1, false_abstain: 0 });
     expect(result.missed.filter((miss) => miss.why !== 'first relevant source at rank 2')).toEqual([]);
+  });
+});
+
+describe('runEvalCommand arguments', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it.each([
+    [['--k', 'abc'], /--k must be/],
+    [['--k', '0'], /--k must be/],
+    [['--k', '2.5'], /--k must be/],
+    [['--method', 'bm25'], /--method must be/],
+  ])('%j exits with 2 before running anything', async (argv, message) => {
+    let written = '';
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written += chunk.toString();
+      return true;
+    });
+    // A bad NOTES_DIR proves nothing was opened: the arguments are rejected first.
+    expect(await runEvalCommand(argv, { NOTES_DIR: '/nonexistent/asknotes', LLM: 'none', EMBEDDINGS: 'local' })).toBe(2);
+    expect(written).toMatch(message);
   });
 });

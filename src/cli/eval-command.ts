@@ -78,8 +78,14 @@ export async function runEvalCommand(argv: string[], env: NodeJS.ProcessEnv): Pr
     process.stderr.write('--method must be hybrid, vector or keyword\n');
     return 2;
   }
+  // Checked like `ask --k`: a NaN k would slip past the engine's clamp and return every chunk.
+  const k = values.k === undefined ? undefined : Number(values.k);
+  if (k !== undefined && (!Number.isInteger(k) || k < 1 || k > 20)) {
+    process.stderr.write('--k must be a whole number from 1 to 20\n');
+    return 2;
+  }
   const file = positionals[0] ?? defaultQuestionSet();
-  const result = await runEval({ file, env, method, ...(values.k === undefined ? {} : { k: Number(values.k) }) });
+  const result = await runEval({ file, env, method, ...(k === undefined ? {} : { k }) });
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ file, method, k: result.k, metrics: result.metrics, missed: result.missed }, null, 2)}\n`);
     return 0;
