@@ -321,6 +321,20 @@ describe('chunkMarkdown: long content', () => {
     for (const [start] of pieces) expect(boundaries.has(start)).toBe(true);
   });
 
+  it('handles a multi-megabyte single line (a linear cut, bounded by the test timeout)', () => {
+    const line = 'Word and more words. '.repeat(50_000); // 1 MB, one line
+    const chunks = chunkMarkdown(note(line));
+    expect(chunks.length).toBeGreaterThan(1000);
+    let covered = 0;
+    for (const chunk of chunks) {
+      const [start, end] = chunk.slice ?? [0, 0];
+      expect(chunk.text).toBe(line.slice(start, end));
+      expect(start).toBeLessThanOrEqual(covered + 1); // no gaps (overlap allowed)
+      covered = Math.max(covered, end);
+    }
+    expect(covered).toBe(line.trimEnd().length);
+  });
+
   it('cuts CJK text at 。 sentence ends', () => {
     const line = '東京は日本の首都です。'.repeat(300);
     const source = note(line);

@@ -427,7 +427,8 @@ export function chunkMarkdown(note: MarkdownNote, options: ChunkOptions = {}): C
 
   const occurrences = new Map<string, number>();
   return chunks.map((range) => {
-    const whole = lines.slice(range.start, range.end + 1).join('\n');
+    // One line is taken as is: joining would copy an enormous line once per part cut from it.
+    const whole = range.start === range.end ? (lines[range.start] ?? '') : lines.slice(range.start, range.end + 1).join('\n');
     const text = range.slice === undefined ? whole : whole.slice(range.slice[0], range.slice[1]);
     const heading = headingFor(range);
     const seen = occurrences.get(text) ?? 0;
@@ -449,14 +450,16 @@ export function chunkMarkdown(note: MarkdownNote, options: ChunkOptions = {}): C
 
   function headingFor(range: Range & { first: number }): string {
     // The sections this chunk has body text from; bare headings only count when there is nothing else.
-    const covered = sections.filter((section) => section.start <= range.end && section.end >= range.start);
-    const withBody = covered.filter(
-      (section) =>
-        section.hasBody &&
-        Array.from({ length: Math.min(section.end, range.end) - Math.max(section.start, range.start) + 1 }, (_, offset) =>
-          infos[Math.max(section.start, range.start) + offset],
-        ).some((info) => info !== undefined && info.kind !== 'blank' && info.kind !== 'heading' && info.kind !== 'heading-rest'),
-    );
+    const covered: Section[] = [];
+    const withBody: Section[] = [];
+    for (let index = range.start; index <= range.end; index += 1) {
+      const section = sectionAt[index];
+      const kind = infos[index]?.kind;
+      if (section === undefined) continue;
+      if (covered[covered.length - 1] !== section) covered.push(section);
+      const isBody = kind !== undefined && kind !== 'blank' && kind !== 'heading' && kind !== 'heading-rest';
+      if (isBody && withBody[withBody.length - 1] !== section) withBody.push(section);
+    }
     const relevant = withBody.length > 0 ? withBody : covered.slice(-1);
     const first = relevant[0];
     if (first === undefined) return '';
@@ -670,10 +673,15 @@ function listLabel(line: string): string {
 // ---------------------------------------------------------------------------------------------
 // One enormous line
 
+/** A sentence ends at . ! ? … (plus closing quotes/brackets) before white space, or at 。！？ (CJK needs no space). */
+const SENTENCE_END = /[.!?…]+["'”’)\]]*\s+|[。！？]+["'”’)\]」』]*\s*/g;
+
 /**
  * Cuts one line into pieces of at most `targetChars` at sentence boundaries (else at white space,
  * else between graphemes, so no surrogate pair or emoji sequence is ever split), repeating the
  * previous piece's last sentence when it is short. Returns [start, end) offsets, white space trimmed.
+ * Linear in the line's length: `Intl.Segmenter` is only run on small windows, because iterating it
+ * over a multi-megabyte string is quadratic in V8.
  */
 export function splitLongLine(line: string, options: ChunkOptions = {}): Array<[number, number]> {
   const { targetChars, overlapMaxChars } = { ...DEFAULTS, ...definedOnly(options) };
@@ -683,36 +691,27 @@ export function splitLongLine(line: string, options: ChunkOptions = {}): Array<[
     sentence: boolean;
   }
   const segments: Segment[] = [];
-  const sentences = new Intl.Segmenter(undefined, { granularity: 'sentence' });
-  for (const sentence of sentences.segment(line)) {
-    const start = sentence.index;
-    const end = start + sentence.segment.length;
+  const addSentence = (start: number, end: number): void => {
+    if (end <= start) return;
     if (end - start <= targetChars) {
       segments.push({ start, end, sentence: true });
-      continue;
+      return;
     }
-    for (const word of sentence.segment.matchAll(/\S+\s*|\s+/g)) {
-      const wordStart = start + (word.index ?? 0);
-      const wordEnd = wordStart + word[0].length;
-      if (wordEnd - wordStart <= targetChars) {
-        segments.push({ start: wordStart, end: wordEnd, sentence: false });
-        continue;
-      }
-      // No white space (CJK without punctuation, a long URL): cut between graphemes.
-      const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-      let pieceStart = wordStart;
-      let pieceEnd = wordStart;
-      for (const grapheme of graphemes.segment(word[0])) {
-        const graphemeEnd = wordStart + grapheme.index + grapheme.segment.length;
-        if (graphemeEnd - pieceStart > targetChars && pieceEnd > pieceStart) {
-          segments.push({ start: pieceStart, end: pieceEnd, sentence: false });
-          pieceStart = pieceEnd;
-        }
-        pieceEnd = graphemeEnd;
-      }
-      if (pieceEnd > pieceStart) segments.push({ start: pieceStart, end: pieceEnd, sentence: false });
+    WORD.lastIndex = start;
+    for (let word = WORD.exec(line); word !== null && word.index < end; word = WORD.exec(line)) {
+      const wordEnd = Math.min(word.index + word[0].length, end);
+      if (wordEnd - word.index <= targetChars) segments.push({ start: word.index, end: wordEnd, sentence: false });
+      else for (const piece of graphemePieces(line, word.index, wordEnd, targetChars)) segments.push(piece);
+      if (wordEnd === end) break;
     }
+  };
+  let sentenceStart = 0;
+  for (const match of line.matchAll(SENTENCE_END)) {
+    const end = (match.index ?? 0) + match[0].length;
+    addSentence(sentenceStart, end);
+    sentenceStart = end;
   }
+  addSentence(sentenceStart, line.length);
 
   const pieces: Array<[number, number]> = [];
   let first = 0;
@@ -737,6 +736,30 @@ export function splitLongLine(line: string, options: ChunkOptions = {}): Array<[
       next.end - closing.start <= targetChars;
     first = overlap ? last : last + 1;
   }
+  return pieces;
+}
+
+const WORD = /\S+\s*|\s+/g;
+
+/** [start, end) cut into pieces of at most `size` at grapheme boundaries, segmenting a small window at a time. */
+function graphemePieces(line: string, start: number, end: number, size: number): Array<{ start: number; end: number; sentence: false }> {
+  const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+  const pieces: Array<{ start: number; end: number; sentence: false }> = [];
+  let from = start;
+  while (end - from > size) {
+    // Every window starts at a grapheme boundary, so boundaries well inside it are exact.
+    const window = line.slice(from, Math.min(end, from + size + 64));
+    let cut = 0;
+    for (const grapheme of graphemes.segment(window)) {
+      if (grapheme.index > size) break;
+      if (grapheme.index > 0) cut = grapheme.index;
+    }
+    // A single grapheme longer than the window (absurd, but possible) is cut at a code point boundary.
+    if (cut === 0) cut = /[\uD800-\uDBFF]/.test(window[size - 1] ?? '') ? size - 1 : size;
+    pieces.push({ start: from, end: from + cut, sentence: false });
+    from += cut;
+  }
+  if (end > from) pieces.push({ start: from, end, sentence: false });
   return pieces;
 }
 
