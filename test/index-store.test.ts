@@ -3,7 +3,7 @@
  * notes leave the index, `rebuild` starts over; a corrupt, partial or foreign index is detected by
  * `openIndex` (one log line, never served) and rebuilt by `updateIndex`.
  */
-import { cp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Embedder } from '../src/embeddings/embedder.ts';
@@ -150,7 +150,7 @@ describe.each(scenarios)('incremental index: $name', (scenario) => {
 
     const manifest = index.manifest;
     expect(manifest).toMatchObject({ embedder: subject.embedder.id, chunkerVersion: CHUNKER_VERSION, chunkCount: firstChunks.length });
-    expect(manifest.dimensions).toBe(768);
+    expect(manifest.dimensions).toBe((await subject.embedder.embedQuery('dimensions')).length);
     for (const path of [SAMPLE_NOTE, SECOND_NOTE.path]) {
       const bytes = await readFile(join(notesDir, path));
       expect(manifest.notes[path]).toMatchObject({
@@ -251,6 +251,35 @@ describe.each(scenarios)('incremental index: $name', (scenario) => {
   });
 });
 
+describe('leftovers of interrupted builds', () => {
+  it('the next build removes generations of dead builders and keeps one a live process is still writing', async () => {
+    const notesDir = await makeNotes();
+    const indexDir = await temp.make('asknotes-index-');
+    const embedder = createLocalEmbedder();
+    await updateIndex({ notesDir, indexDir, embedder });
+    const folder = embedderDir(indexDir, embedder.id);
+    const leftovers = {
+      // Killed between creating the marker and writing its pid: an empty marker.
+      'gen-killed-empty-marker': '',
+      'gen-killed-dead-pid': '2147483646',
+      'gen-killed-no-marker': undefined,
+      // Another indexer (here: our parent process, which is alive) still writing.
+      'gen-live-builder': String(process.ppid),
+    };
+    for (const [name, marker] of Object.entries(leftovers)) {
+      await mkdir(join(folder, name));
+      await writeFile(join(folder, name, 'hnswlib.index'), 'partial');
+      if (marker !== undefined) await writeFile(join(folder, name, 'BUILDING'), marker);
+    }
+    await writeFile(join(folder, 'CURRENT.12345.tmp'), 'gen-killed-dead-pid\n');
+
+    await writeNote(notesDir, 'new.md', '# New\n\nA note that forces a new generation.\n');
+    const { index } = await updateIndex({ notesDir, indexDir, embedder });
+    const live = index.directory.split(/[\\/]/).pop();
+    expect((await readdir(folder)).sort()).toEqual(['CURRENT', 'gen-live-builder', live].sort());
+  });
+});
+
 describe('a corrupt, partial or foreign index is detected, never served, and rebuilt', () => {
   let notesDir: string;
   let pristine: string;
@@ -305,7 +334,7 @@ describe('a corrupt, partial or foreign index is detected, never served, and reb
       name: "another embedder's index copied under this embedder's folder",
       damage: async ({ indexDir, folder }) => cp(folder, embedderDir(indexDir, otherEmbedder().id), { recursive: true }),
       embedder: otherEmbedder,
-      reason: /manifest is for embedder "local:hash-v\d+-d768", not "local:hash-v\d+-d256"/,
+      reason: new RegExp(`manifest is for embedder "${createLocalEmbedder().id}", not "${otherEmbedder().id}"`),
     },
     {
       name: 'a manifest that names another embedder',

@@ -73,7 +73,9 @@ if (isEntryPoint(import.meta.url)) {
     (code) => process.exit(code),
     (error: unknown) => {
       const message =
-        error instanceof ConfigError || error instanceof AppError ? error.message : `index failed: ${String(error)}`;
+        error instanceof ConfigError || error instanceof AppError
+          ? error.message
+          : `index failed: ${error instanceof Error ? error.message : String(error)}`;
       process.stderr.write(`${message}\n`);
       process.exit(1);
     },

@@ -475,7 +475,10 @@ async function cleanOldGenerations(folder: string, keep: string): Promise<void> 
     const path = join(folder, entry.name);
     if (path === keep || entry.name === current) continue;
     const builder = await readFile(join(path, BUILDING_MARKER), 'utf8').catch(() => undefined);
-    if (builder !== undefined && Number(builder) !== process.pid && isProcessAlive(Number(builder))) continue;
+    // A build killed before it wrote its pid leaves an empty marker; Number('') is 0, and
+    // process.kill(0, 0) signals our own process group and succeeds: only a real pid can be alive.
+    const pid = builder === undefined || !/^\d+$/.test(builder.trim()) ? 0 : Number(builder);
+    if (pid > 0 && pid !== process.pid && isProcessAlive(pid)) continue;
     await rm(path, { recursive: true, force: true });
   }
   for (const entry of await readdir(folder)) {

@@ -155,3 +155,13 @@ export function manifestContent(manifest: Manifest): Record<string, { hash: stri
       .map(([path, entry]) => [path, { hash: entry.hash, chunkIds: entry.chunkIds }]),
   );
 }
+
+/** `manifestContent` as a correct build of `notesDir` must write it, from the loader and chunker directly. */
+export async function expectedManifestContent(notesDir: string): Promise<Record<string, { hash: string; chunkIds: string[] }>> {
+  const { notes } = await loadNotes(notesDir);
+  return Object.fromEntries(
+    [...notes]
+      .sort((a, b) => (a.path < b.path ? -1 : 1))
+      .map((note) => [note.path, { hash: note.hash, chunkIds: chunkMarkdown(note).map((chunk) => chunk.id) }]),
+  );
+}

@@ -1,0 +1,221 @@
+/**
+ * Crash safety (issue 2, "Done when" 3): SIGKILL the indexer at 20 random (seeded) moments while it
+ * switches the index between two note sets; after every kill the index must load without a word of
+ * complaint and be exactly the old build or exactly the new one. The notes are never written.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFile, cp, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLocalEmbedder } from '../src/embeddings/local-embedder.ts';
+import { openIndex, updateIndex } from '../src/vector-index/index-store.ts';
+import {
+  REPO_ROOT,
+  collectLog,
+  createTempDirs,
+  embedderDir,
+  expectedManifestContent,
+  generationNames,
+  hashDirectory,
+  manifestContent,
+} from './support/index-fixtures.ts';
+import { createRandom, generateCorpus } from './support/synthetic-corpus.ts';
+
+const TRIALS = 20;
+/** Kill moments are drawn from this seed; CRASH_SEED=n reproduces another run. */
+const SEED = Number(process.env['CRASH_SEED'] ?? 20231004);
+/** Big enough that a build spans many event-loop turns and several files, small enough for 20 runs. */
+const CORPUS_CHUNKS = 600;
+const CRASH_INDEXER = join(REPO_ROOT, 'test/support/crash-indexer.ts');
+
+interface Indexer {
+  child: ChildProcess;
+  lines: string[];
+  /** performance.now() when each line arrived. */
+  times: number[];
+  stderr: () => string;
+  /** Resolves with the first line starting with `prefix`; rejects if the child exits first. */
+  waitFor(prefix: string): Promise<string>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  running(): boolean;
+}
+
+const children = new Set<ChildProcess>();
+
+function spawnIndexer(): Indexer {
+  const child = spawn(process.execPath, ['--import', 'tsx', CRASH_INDEXER], {
+    cwd: REPO_ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  const lines: string[] = [];
+  const times: number[] = [];
+  let stderr = '';
+  let exitedAlready = false;
+  const listeners = new Set<() => void>();
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.push(line);
+    times.push(performance.now());
+    for (const listener of listeners) listener();
+  });
+  child.stderr!.on('data', (data: Buffer) => (stderr += data.toString()));
+  // 'close', not 'exit': only then has every stdout line (e.g. `done`) been read.
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => {
+      exitedAlready = true;
+      children.delete(child);
+      for (const listener of listeners) listener();
+      resolve({ code, signal });
+    }),
+  );
+  return {
+    child,
+    lines,
+    times,
+    stderr: () => stderr,
+    exited,
+    running: () => !exitedAlready,
+    waitFor: (prefix) =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          const line = lines.find((candidate) => candidate.startsWith(prefix));
+          if (line !== undefined) {
+            listeners.delete(check);
+            resolve(line);
+          } else if (exitedAlready) {
+            listeners.delete(check);
+            reject(new Error(`crash-indexer exited before "${prefix}": ${stderr}`));
+          }
+        };
+        listeners.add(check);
+        check();
+      }),
+  };
+}
+
+const temp = createTempDirs();
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await temp.cleanup();
+});
+
+describe('SIGKILL during indexing', () => {
+  const sets = { old: '', new: '' };
+  type SetName = keyof typeof sets;
+  const expected: Record<SetName, Record<string, { hash: string; chunkIds: string[] }>> = { old: {}, new: {} };
+  const notesHashes: Record<SetName, string> = { old: '', new: '' };
+  let indexDir: string;
+
+  beforeAll(async () => {
+    sets.old = await temp.make('asknotes-crash-old-');
+    sets.new = await temp.make('asknotes-crash-new-');
+    indexDir = await temp.make('asknotes-crash-index-');
+    const corpus = await generateCorpus({ seed: 7, targetChunks: CORPUS_CHUNKS, dir: sets.old });
+    // The new set: a quarter of the notes edited, a tenth deleted, a few notes added.
+    await cp(sets.old, sets.new, { recursive: true });
+    for (const [position, file] of corpus.files.entries()) {
+      if (position % 10 === 5) await rm(join(sets.new, file));
+      else if (position % 4 === 0) await appendFile(join(sets.new, file), `\n## Revised\n\nRevision ${position}: the quokka cache was rebuilt.\n`);
+    }
+    await generateCorpus({ seed: 8, targetChunks: 40, dir: sets.new, subfolder: 'added' });
+    for (const name of ['old', 'new'] as const) {
+      expected[name] = await expectedManifestContent(sets[name]);
+      notesHashes[name] = await hashDirectory(sets[name]);
+    }
+    expect(expected.old).not.toEqual(expected.new);
+  });
+
+  it(
+    `leaves an index that loads and equals the old or the new build, at each of ${TRIALS} random moments`,
+    async () => {
+      const embedderId = createLocalEmbedder().id;
+      const check = async (): Promise<SetName> => {
+        const log = collectLog();
+        const index = await openIndex(indexDir, createLocalEmbedder(), { log: log.log });
+        expect(log.lines).toEqual([]);
+        expect(index).toBeDefined();
+        const content = manifestContent(index!.manifest);
+        const which = (['old', 'new'] as const).find((name) => isDeepStrictEqual(content, expected[name]));
+        expect(which, 'the loaded manifest is neither the old nor the new build').toBeDefined();
+        // The graph and docstore agree with the manifest, chunk for chunk.
+        expect(index!.chunks.map((chunk) => chunk.id)).toEqual(Object.values(content).flatMap((entry) => entry.chunkIds));
+        expect(index!.store.index.getCurrentCount()).toBe(index!.manifest.chunkCount);
+        return which!;
+      };
+
+      // The starting point: the old set, built in-process.
+      await updateIndex({ notesDir: sets.old, indexDir, embedder: createLocalEmbedder() });
+      let current: SetName = await check();
+      expect(current).toBe('old');
+
+      // One child runs a build while the next one loads its modules.
+      let next = spawnIndexer();
+      const run = async (target: SetName, killAfterMs: number | undefined) => {
+        const indexer = next;
+        next = spawnIndexer();
+        await indexer.waitFor('ready');
+        indexer.child.stdin!.write(`${JSON.stringify({ notesDir: sets[target], indexDir })}\n`);
+        await indexer.waitFor('started');
+        const started = performance.now();
+        if (killAfterMs !== undefined) {
+          await Promise.race([sleep(killAfterMs), indexer.exited]);
+          if (indexer.running()) indexer.child.kill('SIGKILL');
+        }
+        const { code, signal } = await indexer.exited;
+        if (signal !== 'SIGKILL' && code !== 0) throw new Error(`crash-indexer failed (${code}): ${indexer.stderr()}`);
+        const writeLine = indexer.lines.indexOf('phase write');
+        return {
+          ms: performance.now() - started,
+          writeMs: writeLine === -1 ? undefined : (indexer.times[writeLine] ?? started) - started,
+          finished: indexer.lines.some((line) => line.startsWith('done ')),
+          stderr: indexer.stderr(),
+          phase: indexer.lines.filter((line) => line.startsWith('phase ')).pop()?.slice(6) ?? 'load',
+        };
+      };
+
+      // Calibration: how long an uninterrupted switch to the new set takes here, now.
+      const calibration = await run('new', undefined);
+      expect(calibration.finished).toBe(true);
+      current = await check();
+      expect(current, `calibration: ${calibration.stderr}`).toBe('new');
+      // Kill moments: every other one anywhere in the build (a little past its end included), the
+      // others within its last phase, where the new generation is written and switched in.
+      const window = calibration.ms * 1.2;
+      const writeFrom = calibration.writeMs ?? 0;
+
+      const random = createRandom(SEED);
+      const outcomes: string[] = [];
+      for (let trial = 0; trial < TRIALS; trial += 1) {
+        const target: SetName = current === 'old' ? 'new' : 'old';
+        const draw = random();
+        const killAfter = trial % 2 === 0 ? draw * window : writeFrom + draw * (calibration.ms - writeFrom);
+        const result = await run(target, killAfter);
+        const now = await check();
+        // A finished build is live; a killed one left either the previous index or (killed after the switch) the new.
+        const context = `seed ${SEED}, trial ${trial} (kill after ${Math.round(killAfter)} ms, ${result.phase}, from ${current} to ${target}; before: ${outcomes.join(', ')}): ${result.stderr}`;
+        if (result.finished) expect(now, context).toBe(target);
+        else expect([current, target], context).toContain(now);
+        outcomes.push(`${result.finished ? 'done' : result.phase}->${now === target ? 'switched' : 'kept'}`);
+        current = now;
+      }
+      next.child.kill('SIGKILL');
+      await next.exited;
+
+      // A later uninterrupted build cleans up whatever the killed ones left behind.
+      const target: SetName = current === 'old' ? 'new' : 'old';
+      await updateIndex({ notesDir: sets[target], indexDir, embedder: createLocalEmbedder() });
+      expect(await check()).toBe(target);
+      expect(await generationNames(indexDir, embedderId)).toHaveLength(1);
+      expect((await readdir(embedderDir(indexDir, embedderId))).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+
+      for (const name of ['old', 'new'] as const) expect(await hashDirectory(sets[name])).toBe(notesHashes[name]);
+      console.info(
+        `crash trials (build ~${Math.round(calibration.ms)} ms, writing from ~${Math.round(writeFrom)} ms): ${outcomes.join(', ')}`,
+      );
+    },
+    240_000,
+  );
+});
