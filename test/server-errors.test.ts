@@ -156,7 +156,7 @@ describe('answer and access errors', () => {
   });
 
   it('429 busy with Retry-After beyond maxConcurrentAnswers, and admits again once a slot frees', async () => {
-    const slow = scriptedAnswer([SAMPLE_SOURCES_EVENT, 400, SAMPLE_DONE_EVENT]);
+    const slow = scriptedAnswer([SAMPLE_SOURCES_EVENT, 200, SAMPLE_DONE_EVENT]);
     const { url } = await start({ answer: slow.answer, maxConcurrentAnswers: 2 });
     const inFlight = [ask(url, { question: 'one' }), ask(url, { question: 'two', stream: true })];
     while (slow.calls.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));

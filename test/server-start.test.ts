@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../src/server/create-app.ts';
 import { exposureWarning, isLoopbackAddress, startServer } from '../src/server/start-server.ts';
@@ -13,13 +15,27 @@ import {
 } from './support/start-test-server.ts';
 import type { ScriptedAnswer } from './support/start-test-server.ts';
 
+/** Writes raw bytes on a fresh connection and returns everything the server sends until it closes. */
+function rawSocket(url: string, write: (socket: Socket) => void): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => write(socket));
+    let reply = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (reply += chunk));
+    socket.on('close', () => resolve(reply));
+    socket.on('error', reject);
+    socket.setTimeout(5_000, () => socket.destroy(new Error('no reply')));
+  });
+}
+
 let running: RunningServer | undefined;
 afterEach(async () => {
   await running?.close(100);
   running = undefined;
 });
 
-async function start(fake: ScriptedAnswer, host = '127.0.0.1') {
+async function start(fake: ScriptedAnswer, host = '127.0.0.1', requestTimeoutMs?: number) {
   const logs = capturingLogger();
   const app = createApp({
     answer: fake.answer,
@@ -31,7 +47,7 @@ async function start(fake: ScriptedAnswer, host = '127.0.0.1') {
     maxConcurrentAnswers: 4,
     log: logs.log,
   });
-  running = await startServer(app, { host, port: 0, log: logs.log, hasApiToken: false });
+  running = await startServer(app, { host, port: 0, log: logs.log, hasApiToken: false, ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }) });
   return { running, logs };
 }
 
@@ -80,6 +96,30 @@ describe('startServer', () => {
     for (let index = 0; index < 3; index += 1) await (await fetch(`${server.url}/healthz`)).text();
     await server.close(10_000);
     expect(logs.lines.some((line) => line.msg.includes('grace period'))).toBe(false);
+  });
+
+  it('answers a body that trickles in too slowly with a JSON 400, and keeps serving', async () => {
+    const { running: server } = await start(scriptedAnswer([SAMPLE_SOURCES_EVENT, SAMPLE_DONE_EVENT]), '127.0.0.1', 300);
+    const reply = await rawSocket(server.url, (socket) => {
+      socket.write('POST /ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"question":');
+      // ...and the rest never comes.
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+    expect(reply).toContain('{"error":{"code":"invalid_request","message":"The request arrived too slowly."}}');
+    expect((await ask(server.url, { question: 'q' })).status).toBe(200);
+  });
+
+  it.each([
+    ['a malformed request line', 'GARBAGE\r\n\r\n'],
+    ['a bad header', 'GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'],
+    ['a lying Content-Length', 'POST /ask HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n'],
+    ['oversized headers', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`],
+  ])('answers %s with a JSON 400', async (_name, raw) => {
+    const { running: server } = await start(scriptedAnswer([]));
+    const reply = await rawSocket(server.url, (socket) => socket.write(raw));
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+    expect(reply).toContain('"code":"invalid_request"');
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
 
   it('does not warn on loopback', async () => {

@@ -6,6 +6,7 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { RequestListener } from 'node:http';
 import type { Logger } from './logger.ts';
 
@@ -39,15 +40,43 @@ export function exposureWarning(address: string, hasApiToken: boolean): string |
   return 'listening beyond this machine without API_TOKEN: anyone who can reach this address can read the notes and ask questions';
 }
 
+/**
+ * Requests Node rejects before Express sees them (malformed HTTP, oversized headers, a body that
+ * trickles in slower than `requestTimeoutMs`) get the API's JSON error shape too, instead of
+ * Node's bare 400/408/431, so clients only ever see the SPEC's codes.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  // A response already under way cannot get a second status line.
+  const inProgress = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inProgress?.headersSent === true) {
+    socket.destroy();
+    return;
+  }
+  const message =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'The request arrived too slowly.' : 'The request is not valid HTTP/1.1.';
+  const body = JSON.stringify({ error: { code: 'invalid_request', message } });
+  socket.end(
+    'HTTP/1.1 400 Bad Request\r\n' +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'X-Content-Type-Options: nosniff\r\n' +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}
+
 function formatUrl(address: AddressInfo): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return `http://${host}:${address.port}`;
 }
 
 export async function startServer(app: RequestListener, options: StartServerOptions): Promise<RunningServer> {
-  const server = createServer();
-  server.requestTimeout = options.requestTimeoutMs ?? 30_000;
-  server.headersTimeout = Math.min(server.requestTimeout, 10_000);
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  // Node checks request timeouts only every `connectionsCheckingInterval` (30 s by default).
+  const server = createServer({ connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(requestTimeout / 4))) });
+  server.requestTimeout = requestTimeout;
+  server.headersTimeout = Math.min(requestTimeout, 10_000);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket));
 
   // Requests in progress per socket, so that stopping can end idle sockets at once and busy ones
   // right after their response. Node's closeIdleConnections() misses a socket that connected but
