@@ -16,6 +16,8 @@ export interface Candidate {
   text: string;
   /** The nearest less-indented line above it in the same source (a list item's parent), if any. */
   parent: string | undefined;
+  /** Its sub-items, shown under it: a line often introduces the detail that answers. */
+  children: string[];
   score: number;
 }
 
@@ -51,34 +53,63 @@ export function scoreCandidates(query: QueryTerms, sources: ExtractSource[]): Ca
   const candidates: Candidate[] = [];
   sources.forEach((source, rank) => {
     const lines = source.text.split('\n');
+    let fenceParent: string | undefined;
     let inFence = false;
     lines.forEach((line, position) => {
       if (FENCE.test(line)) {
         inFence = !inFence;
+        // Lines of a code block belong to what introduces it (the line above the fence).
+        if (inFence) fenceParent = parentOf(lines, position);
         return;
       }
-      if (inFence || line.trim() === '') return;
-      let parent: string | undefined;
-      for (let above = position - 1; above >= 0; above -= 1) {
-        const candidate = lines[above] ?? '';
-        if (candidate.trim() !== '' && !FENCE.test(candidate) && indentation(candidate) < indentation(line)) {
-          parent = clean(candidate);
-          break;
-        }
-      }
+      if (line.trim() === '') return;
+      const parent = inFence ? fenceParent : parentOf(lines, position);
       const parentTerms = parent === undefined ? new Set<string>() : new Set(tokenize(parent));
-      for (const sentence of splitSentences(clean(line))) {
+      const pieces = inFence ? [line.trim()] : splitSentences(clean(line));
+      for (const sentence of pieces) {
         const own = new Set(tokenize(sentence));
         if (own.size === 0) continue;
         // A list item inherits half the credit of its parent's words ("depends_on > condition" → "default is x").
         const inherited = new Set([...parentTerms].filter((term) => !own.has(term)));
         const score = coverage(query, own) + 0.5 * coverage(query, inherited);
+        const text = inFence ? `\`${sentence.replace(/`/g, '')}\`` : sentence;
         // Earlier sources are better evidence; the prior only breaks near-ties.
-        candidates.push({ n: source.n, text: sentence, parent, score: score * (1 - 0.03 * rank) });
+        candidates.push({
+          n: source.n,
+          text,
+          parent,
+          children: inFence ? [] : childrenOf(lines, position),
+          score: score * (1 - 0.03 * rank),
+        });
       }
     });
   });
   return candidates.sort((a, b) => b.score - a.score);
+}
+
+/** The nearest non-blank line above `position` that is less indented (a list item's parent). */
+function parentOf(lines: readonly string[], position: number): string | undefined {
+  const line = lines[position] ?? '';
+  for (let above = position - 1; above >= 0; above -= 1) {
+    const candidate = lines[above] ?? '';
+    if (candidate.trim() !== '' && !FENCE.test(candidate) && indentation(candidate) < indentation(line)) {
+      return clean(candidate);
+    }
+  }
+  return undefined;
+}
+
+/** Up to two lines directly under `position` that are more indented (its sub-items), outside code. */
+function childrenOf(lines: readonly string[], position: number): string[] {
+  const own = indentation(lines[position] ?? '');
+  const children: string[] = [];
+  for (let below = position + 1; below < lines.length && children.length < 2; below += 1) {
+    const candidate = lines[below] ?? '';
+    if (candidate.trim() === '') continue;
+    if (indentation(candidate) <= own || FENCE.test(candidate)) break;
+    children.push(clean(candidate));
+  }
+  return children;
 }
 
 function display(candidate: Candidate): string {
@@ -86,7 +117,8 @@ function display(candidate: Candidate): string {
     candidate.parent !== undefined && candidate.text.length < SHORT_LINE && candidate.parent.length < 160
       ? `${candidate.parent.replace(/:$/, '')}: ${candidate.text}`
       : candidate.text;
-  return `${withParent} [${candidate.n}]`;
+  const children = candidate.children.map((child) => `\n  - ${child}`).join('');
+  return `${withParent} [${candidate.n}]${children}`;
 }
 
 /**

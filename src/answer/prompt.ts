@@ -39,7 +39,7 @@ export const SYSTEM_PROMPT = [
 
 function fenceSource(source: PromptSource): string {
   // A note cannot close our fence early: the closing tag is neutralised inside the text.
-  const text = source.text.replace(/<\/source>/gi, '</ source>');
+  const text = source.text.replace(/<(\s*\/\s*source)/gi, '&lt;$1');
   const where = `${source.note}, lines ${source.lines[0]}-${source.lines[1]}${source.heading ? `, ${source.heading}` : ''}`;
   return `<source n="${source.n}" from="${where.replace(/"/g, "'")}">\n${text}\n</source>`;
 }

@@ -27,12 +27,20 @@ export interface RetrieveOptions {
 }
 
 type Ranking = string[];
+interface WeightedRanking {
+  ids: Ranking;
+  weight: number;
+}
 
-/** Reciprocal-rank fusion of several rankings of ids; returns ids best first with their fused score. */
-export function fuseRankings(rankings: Ranking[], k = RRF_K): { id: string; fused: number }[] {
+/**
+ * Reciprocal-rank fusion of several rankings of ids; returns ids best first with their fused score.
+ * A ranking may carry a weight (default 1): its contributions are multiplied by it.
+ */
+export function fuseRankings(rankings: (Ranking | WeightedRanking)[], k = RRF_K): { id: string; fused: number }[] {
   const scores = new Map<string, number>();
-  for (const ranking of rankings) {
-    ranking.forEach((id, rank) => scores.set(id, (scores.get(id) ?? 0) + 1 / (k + rank + 1)));
+  for (const entry of rankings) {
+    const { ids, weight } = Array.isArray(entry) ? { ids: entry, weight: 1 } : entry;
+    ids.forEach((id, rank) => scores.set(id, (scores.get(id) ?? 0) + weight / (k + rank + 1)));
   }
   return [...scores.entries()]
     .map(([id, fused]) => ({ id, fused }))
@@ -85,23 +93,27 @@ export async function retrieve(
   const method = options.method ?? 'hybrid';
   // Look deeper than k so fusion and de-duplication have candidates to choose from.
   const depth = Math.min(size, Math.max(k * 5, 25));
-  const queries = [question];
+  // A follow-up ("and how do I make it optional?") is searched on its own and together with the
+  // earlier user turns; the contextual search counts double, since a bare follow-up is mostly pronouns.
+  const queries = [{ text: question, weight: 1 }];
   const context = (options.context ?? []).slice(-2).join('\n').trim();
-  if (context !== '') queries.push(`${context}\n${question}`);
+  if (context !== '') queries.push({ text: `${context}\n${question}`, weight: 2 });
 
-  const rankings: Ranking[] = [];
+  const rankings: WeightedRanking[] = [];
   const similarity = new Map<string, number>();
   for (const query of queries) {
     if (method !== 'keyword') {
-      const result = await vectorRanking(index, embedder, query, depth, options.signal);
-      rankings.push(result.ranking);
+      const result = await vectorRanking(index, embedder, query.text, depth, options.signal);
+      rankings.push({ ids: result.ranking, weight: query.weight });
       for (const [id, value] of result.similarity) similarity.set(id, Math.max(value, similarity.get(id) ?? 0));
     }
-    if (method !== 'vector') rankings.push(index.keyword.search(query, depth).map((hit) => hit.id));
+    if (method !== 'vector') {
+      rankings.push({ ids: index.keyword.search(query.text, depth).map((hit) => hit.id), weight: query.weight });
+    }
   }
   options.signal?.throwIfAborted();
 
-  const best = rankings.length / (RRF_K + 1);
+  const best = rankings.reduce((sum, ranking) => sum + ranking.weight, 0) / (RRF_K + 1);
   const chosen: Retrieved[] = [];
   for (const { id, fused } of fuseRankings(rankings)) {
     const chunk = index.byId.get(id);

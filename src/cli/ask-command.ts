@@ -45,12 +45,22 @@ export async function runAskCommand(argv: string[], env: NodeJS.ProcessEnv, out:
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   const request = { question, rag: !values['no-rag'], ...(k === undefined ? {} : { k }) };
-  const response: AskResponse = await collectAnswer(engine.answer(request, { signal: controller.signal }), {
+  let response: AskResponse;
+  try {
+    response = await collectAnswer(engine.answer(request, { signal: controller.signal }), {
     onDelta: values.json ? undefined : (text) => out.write(text),
     onSources: values.json ? undefined : (event) => {
-      if (event.notice) process.stderr.write(`(${event.notice})\n\n`);
+      if (event.notice) process.stderr.write(`${event.notice}\n\n`);
     },
-  });
+    });
+  } catch (error) {
+    // Ctrl-C is a stop, not a failure.
+    if (controller.signal.aborted) {
+      out.write('\n(stopped)\n');
+      return 130;
+    }
+    throw error;
+  }
   if (values.json) {
     out.write(`${JSON.stringify(response, null, 2)}\n`);
   } else {
