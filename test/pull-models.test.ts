@@ -1,62 +1,27 @@
 /**
  * Runs the compose `models` job script (docker/pull-models.sh) for real, with bash, against the
- * stand-in Ollama. The `ollama` command on PATH is a small stand-in for the Ollama CLI that talks
- * HTTP to OLLAMA_HOST the way the real one does (HEAD / heartbeat first, then /api/tags,
- * /api/show or a streamed /api/pull, "Error: …" on stderr and exit 1 on failure), so the
- * assertions are made on what the server received: which models were pulled.
+ * stand-in Ollama (test/support/fake-ollama.ts). The `ollama` command on PATH is a stand-in for the
+ * Ollama CLI (test/support/fake-ollama-cli.sh) that talks HTTP to OLLAMA_HOST the way the real one
+ * does (HEAD / heartbeat first, then /api/tags, /api/show or a streamed /api/pull, "Error: …" on
+ * stderr and exit 1 on failure), so the assertions are made on what the server received: which
+ * models were pulled.
  *
  * PATH holds nothing but that command, which proves the script needs only bash builtins and the
  * ollama CLI, as in the ollama/ollama image (no curl, no wget).
  */
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { closedPortUrl, startFakeOllama, type FakeOllama } from './support/fake-ollama.ts';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { closedPortUrl, startFakeOllama, type FakeOllama, type FakeOllamaOptions } from './support/fake-ollama.ts';
 
 const script = fileURLToPath(new URL('../docker/pull-models.sh', import.meta.url));
 const bash = '/bin/bash';
 
-// The stand-in CLI: only the three subcommands the script may use, with the real CLI's wire
-// behaviour and output conventions. Anything else fails loudly, so a script that starts using
-// another subcommand is caught here rather than in a container.
-const fakeCli = `#!${process.execPath}
-const [command, ...args] = process.argv.slice(2);
-const raw = process.env.OLLAMA_HOST || '127.0.0.1:11434';
-const base = (/^https?:\\/\\//.test(raw) ? raw : 'http://' + raw).replace(/\\/+$/, '');
-const die = (message) => { process.stderr.write('Error: ' + message + '\\n'); process.exit(1); };
-const errorOf = async (response) => { try { return (await response.json()).error; } catch { return response.statusText; } };
-
-// The real CLI checks the server before list/show/pull (checkServerHeartbeat).
-try { await fetch(base + '/', { method: 'HEAD' }); }
-catch { die("could not connect to ollama server, run 'ollama serve' to start it"); }
-
-if (command === 'list' && args.length === 0) {
-  const response = await fetch(base + '/api/tags');
-  if (!response.ok) die(await errorOf(response));
-  const { models } = await response.json();
-  console.log('NAME\\tID\\tSIZE\\tMODIFIED');
-  for (const model of models) console.log(model.name + '\\t' + model.digest.slice(0, 12));
-} else if (command === 'show' && args.length === 1) {
-  const response = await fetch(base + '/api/show', { method: 'POST', body: JSON.stringify({ model: args[0] }) });
-  if (!response.ok) die(await errorOf(response));
-  const shown = await response.json();
-  console.log('  Model\\n    architecture    ' + shown.details.family);
-} else if (command === 'pull' && args.length === 1) {
-  const response = await fetch(base + '/api/pull', { method: 'POST', body: JSON.stringify({ model: args[0], insecure: false, stream: true }) });
-  if (!response.ok) die(await errorOf(response));
-  const text = await response.text();
-  for (const line of text.split('\\n').filter(Boolean)) {
-    const progress = JSON.parse(line);
-    if (progress.error) die(progress.error);
-    console.log(progress.status);
-  }
-} else {
-  die('the stand-in ollama does not support: ollama ' + process.argv.slice(2).join(' '));
-}
-`;
+/** The `ollama` on PATH: list/show/pull over HTTP, like the real CLI (see the file). */
+const fakeCli = fileURLToPath(new URL('./support/fake-ollama-cli.sh', import.meta.url));
 
 interface RunResult {
   code: number;
@@ -65,12 +30,11 @@ interface RunResult {
 }
 
 let binDir: string;
-let ollama: FakeOllama | undefined;
 
 beforeAll(async () => {
   binDir = await mkdtemp(join(tmpdir(), 'asknotes-pull-models-'));
   const cli = join(binDir, 'ollama');
-  await writeFile(cli, fakeCli);
+  await copyFile(fakeCli, cli);
   await chmod(cli, 0o755);
 });
 
@@ -78,10 +42,12 @@ afterAll(async () => {
   await rm(binDir, { recursive: true, force: true });
 });
 
-afterEach(async () => {
-  await ollama?.close();
-  ollama = undefined;
-});
+/** A stand-in Ollama for one test, closed when the test ends. */
+async function standIn(options: FakeOllamaOptions): Promise<FakeOllama> {
+  const server = await startFakeOllama(options);
+  onTestFinished(() => server.close());
+  return server;
+}
 
 function runScript(env: Record<string, string>): Promise<RunResult> {
   return new Promise((resolve) => {
@@ -103,7 +69,7 @@ const pulledModels = (server: FakeOllama) =>
 
 describe('docker/pull-models.sh (the compose models job)', () => {
   it('pulls nothing when both models are present', async () => {
-    ollama = await startFakeOllama({ models: ['llama3.2', 'nomic-embed-text'] });
+    const ollama = await standIn({ models: ['llama3.2', 'nomic-embed-text'] });
     const result = await runScript({ OLLAMA_HOST: ollama.url, CHAT_MODEL: 'llama3.2', EMBED_MODEL: 'nomic-embed-text' });
 
     expect(result.stderr).toBe('');
@@ -116,7 +82,7 @@ describe('docker/pull-models.sh (the compose models job)', () => {
   });
 
   it('pulls exactly the missing model and leaves the present one alone', async () => {
-    ollama = await startFakeOllama({ models: ['llama3.2'] });
+    const ollama = await standIn({ models: ['llama3.2'] });
     const result = await runScript({ OLLAMA_HOST: ollama.url, CHAT_MODEL: 'llama3.2', EMBED_MODEL: 'nomic-embed-text' });
 
     expect(result.code).toBe(0);
@@ -127,7 +93,7 @@ describe('docker/pull-models.sh (the compose models job)', () => {
   });
 
   it('pulls the chat model too when it is the one missing', async () => {
-    ollama = await startFakeOllama({ models: ['nomic-embed-text'] });
+    const ollama = await standIn({ models: ['nomic-embed-text'] });
     const result = await runScript({ OLLAMA_HOST: ollama.url, CHAT_MODEL: 'llama3.2', EMBED_MODEL: 'nomic-embed-text' });
 
     expect(result.code).toBe(0);
@@ -135,21 +101,21 @@ describe('docker/pull-models.sh (the compose models job)', () => {
   });
 
   it('is idempotent: a second run after pulling pulls nothing (the offline restart)', async () => {
-    ollama = await startFakeOllama({ models: [] });
+    const ollama = await standIn({ models: [] });
     const env = { OLLAMA_HOST: ollama.url, CHAT_MODEL: 'llama3.2', EMBED_MODEL: 'nomic-embed-text' };
     const first = await runScript(env);
-    expect(first.code).toBe(0);
+    expect(first.code, first.stderr).toBe(0);
     expect(pulledModels(ollama)).toEqual(['llama3.2', 'nomic-embed-text']);
 
     // Now the network is gone: any pull would fail, so success proves none was attempted.
     ollama.setRegistry('offline');
     const second = await runScript(env);
-    expect(second.code).toBe(0);
+    expect(second.code, second.stderr).toBe(0);
     expect(pulledModels(ollama)).toHaveLength(2);
   });
 
   it('uses the compose defaults (llama3.2, nomic-embed-text) when the variables are unset', async () => {
-    ollama = await startFakeOllama({ models: [] });
+    const ollama = await standIn({ models: [] });
     const result = await runScript({ OLLAMA_HOST: ollama.url });
 
     expect(result.code).toBe(0);
@@ -157,7 +123,7 @@ describe('docker/pull-models.sh (the compose models job)', () => {
   });
 
   it('pulls a model once when CHAT_MODEL and EMBED_MODEL name the same one', async () => {
-    ollama = await startFakeOllama({ models: [] });
+    const ollama = await standIn({ models: [] });
     const result = await runScript({ OLLAMA_HOST: ollama.url, CHAT_MODEL: 'qwen3', EMBED_MODEL: 'qwen3' });
 
     expect(result.code).toBe(0);
@@ -175,7 +141,7 @@ describe('docker/pull-models.sh (the compose models job)', () => {
   });
 
   it('fails naming the model when a needed pull cannot reach the registry (offline first run)', async () => {
-    ollama = await startFakeOllama({ models: ['llama3.2'], registry: 'offline' });
+    const ollama = await standIn({ models: ['llama3.2'], registry: 'offline' });
     const result = await runScript({ OLLAMA_HOST: ollama.url, CHAT_MODEL: 'llama3.2', EMBED_MODEL: 'nomic-embed-text' });
 
     expect(result.code).not.toBe(0);
@@ -186,7 +152,7 @@ describe('docker/pull-models.sh (the compose models job)', () => {
   });
 
   it('does not pull when `ollama show` fails for another reason than "not found"', async () => {
-    ollama = await startFakeOllama({ models: [] });
+    const ollama = await standIn({ models: [] });
     await ollama.setFault('show', { type: 'status', status: 500, error: 'something broke' });
     const result = await runScript({ OLLAMA_HOST: ollama.url, CHAT_MODEL: 'llama3.2', EMBED_MODEL: 'nomic-embed-text' });
 
