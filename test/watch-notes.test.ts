@@ -2,6 +2,8 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile, unlink } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { watch } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import { watchNotes } from '../src/notes/watch-notes.ts';
 import type { NotesWatcher } from '../src/notes/watch-notes.ts';
 
@@ -123,4 +125,35 @@ it('a failing change handler is logged and watching goes on', async () => {
   await writeFile(join(dir, 'two.md'), '2');
   while (calls < 2) await pause(20);
   expect(logged.filter((line) => line.includes('index busy'))).toHaveLength(2);
+});
+
+it('falls back to polling when native watching fails, and keeps reporting changes', async () => {
+  dir = await mkdtemp(join(tmpdir(), 'asknotes-watch-'));
+  const created: Array<{ usePolling: boolean; watcher: FSWatcher; ready: Promise<void> }> = [];
+  const logged: string[] = [];
+  const changes = batches();
+  watcher = watchNotes(dir, {
+    pollMs: 0,
+    debounceMs: 50,
+    log: (message) => logged.push(message),
+    onChange: changes.onChange,
+    createWatcher: (paths, options) => {
+      const real = watch(paths, options);
+      const ready = new Promise<void>((resolve) => real.once('ready', () => resolve()));
+      created.push({ usePolling: options?.usePolling === true, watcher: real, ready });
+      return real;
+    },
+  });
+  await watcher.ready;
+  expect(watcher.mode).toBe('native');
+  // What chokidar reports when the inotify watch limit is reached.
+  created[0]?.watcher.emit('error', Object.assign(new Error('ENOSPC: System limit for number of file watchers reached'), { code: 'ENOSPC' }));
+  expect(watcher.mode).toBe('polling');
+  expect(created.map((entry) => entry.usePolling)).toEqual([false, true]);
+  expect(logged.some((line) => line.includes('ENOSPC') && line.includes('polling every 2000 ms'))).toBe(true);
+  // Changes made while switching are covered by one "everything may have changed" batch.
+  expect(await changes.next(1)).toEqual(['.']);
+  await created[1]?.ready;
+  await writeFile(join(dir, 'after.md'), 'after');
+  expect(await changes.next(2)).toEqual(['after.md']);
 });

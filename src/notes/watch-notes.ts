@@ -26,6 +26,8 @@ export interface WatchNotesOptions {
   /** Quiet time before a burst is reported. */
   debounceMs?: number;
   log?: (message: string) => void;
+  /** chokidar's `watch`, replaceable so tests can make native watching fail. */
+  createWatcher?: typeof watch;
 }
 
 export interface NotesWatcher {
@@ -78,7 +80,7 @@ export function watchNotes(notesDir: string, options: WatchNotesOptions): NotesW
   };
 
   const start = (usePolling: boolean): FSWatcher => {
-    const watcher = watch(notesDir, {
+    const watcher = (options.createWatcher ?? watch)(notesDir, {
       ignoreInitial: true,
       ignored: isIgnored,
       usePolling,
