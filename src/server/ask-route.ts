@@ -67,9 +67,9 @@ export function askRoute(deps: AskRouteDeps): RequestHandler {
       else await answerAsJson(deps, request, controller.signal, res);
     } catch (error) {
       // A client that left is not a failure: nothing to report, nobody to tell.
-      if (controller.signal.aborted || isAbortError(error)) {
-        deps.log.debug('answer aborted', { reason: controller.signal.aborted ? 'client disconnected' : 'aborted' });
-        if (controller.signal.aborted) return;
+      if (controller.signal.aborted) {
+        deps.log.debug('answer stopped: client disconnected');
+        return;
       }
       throw error;
     } finally {
@@ -149,7 +149,7 @@ async function streamAnswer(deps: AskRouteDeps, request: AskRequest, signal: Abo
     }
   } catch (error) {
     finished = true;
-    if (!signal.aborted && !isAbortError(error)) {
+    if (!signal.aborted) {
       const appError = toHttpError(error);
       if (appError.code === 'internal') deps.log.error('answer failed while streaming', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
       terminal = await sse.send({ type: 'error', ...forClient(appError) });
