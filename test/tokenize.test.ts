@@ -53,6 +53,26 @@ describe('tokenize', () => {
     expect(visited).toEqual(tokenize(text));
   });
 
+  it('survives arbitrary text: joiners, quotes, marks, emoji, lone surrogates', () => {
+    const pool = ["a", "Z", "9", ".", "_", "-", "/", ":", "@", "+", "'", "’", " ", "\n", "é", "\u0301", "क", "ि", "😀", "\ud800", "東", "ß", "٣"];
+    let seed = 42;
+    const random = (): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 2_147_483_648;
+    };
+    for (let round = 0; round < 300; round++) {
+      const text = Array.from({ length: 1 + Math.floor(random() * 30) }, () => pool[Math.floor(random() * pool.length)]).join('');
+      for (const term of tokenize(text)) {
+        expect(term.length).toBeGreaterThan(0);
+        expect(term).not.toMatch(/\s/);
+      }
+    }
+  });
+
+  it('keeps combining marks inside words of scripts that need them', () => {
+    expect(tokenize('किताब हिंदी')).toEqual(['किताब', 'हिंदी']);
+  });
+
   it('is deterministic and case-insensitive', () => {
     expect(tokenize('Docker SCOUT Policies')).toEqual(tokenize('docker scout policies'));
   });
