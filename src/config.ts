@@ -58,7 +58,7 @@ export const configSchema = z.object({
   EMBED_CONCURRENCY: intInRange(1, 16).default(2),
   MAX_CONCURRENT_ANSWERS: intInRange(1, 1024).default(32),
   OLLAMA_CHECK_INTERVAL_MS: positiveMs.default(10_000),
-  WATCH_POLL_MS: intInRange(0, 3_600_000).default(2_000),
+  WATCH_POLL_MS: intInRange(0, 3_600_000).default(0),
   LOG_LEVEL: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),
 });
 

@@ -47,6 +47,7 @@ function readiness(live: LiveIndex, tracker: ReturnType<typeof createModeTracker
         }),
     building: state.building,
     mode: mode.mode,
+    chatModel: mode.mode === 'ollama' ? mode.chat.model : null,
     ollama: {
       url: ollama.url,
       reachable: ollama.reachable,
@@ -143,7 +144,6 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
     log,
     hasApiToken: config.apiToken !== undefined,
   });
-  line(`listening on ${server.url}`);
 
   // An existing index serves at once; the incremental update then runs in the background.
   await live.open();

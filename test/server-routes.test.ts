@@ -24,6 +24,7 @@ describe('GET /readyz', () => {
       ready: false,
       building: true,
       mode: 'extractive',
+      chatModel: null,
       ollama: { url: 'http://127.0.0.1:11434', reachable: true, version: '0.5.7', missingModels: ['nomic-embed-text'], fix: 'ollama pull nomic-embed-text' },
       reason: 'The first index build is still running.',
     };

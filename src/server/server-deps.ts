@@ -36,6 +36,8 @@ export interface Readiness {
   building: boolean;
   /** How answers are produced right now. */
   mode: AnswerMode;
+  /** The chat model that answers in `ollama` mode; null in extractive mode. */
+  chatModel: string | null;
   ollama: OllamaStatus;
   /** Why the server is not ready, or why it answers in extractive mode, in words. */
   reason?: string;
