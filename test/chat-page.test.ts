@@ -544,7 +544,7 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
     expect(await page.locator('#status-fix').textContent()).toBe('The first index build is still running.');
     ready = true;
     await expect.poll(() => page.locator('#status-index').textContent(), { timeout: 5_000 }).toBe('Index: 1 note, 143 chunks');
-    expect(await page.locator('#status-mode').textContent()).toBe('Ollama: chat model');
+    expect(await page.locator('#status-mode').textContent()).toBe('Ollama: llama3.2');
     expect(await page.locator('#status-fix').isHidden()).toBe(true);
     expect(problems.pageErrors).toEqual([]);
     expect(problems.consoleErrors.filter((text) => !text.includes('status of 503'))).toEqual([]);
