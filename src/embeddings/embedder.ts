@@ -1,5 +1,13 @@
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 
+/** What query weighting needs of the indexed corpus; the keyword index provides it. */
+export interface TermStatistics {
+  /** Number of indexed documents. */
+  readonly size: number;
+  /** Number of documents containing an analyzed term (a `tokenize` output). */
+  documentFrequency(term: string): number;
+}
+
 export interface EmbedOptions {
   signal?: AbortSignal;
   /** Called after each finished batch with the number of texts embedded so far. */
@@ -18,9 +26,7 @@ export interface Embedder extends EmbeddingsInterface {
   /**
    * Optional: lets an embedder weight queries by statistics of the indexed corpus (the local
    * embedder's IDF). Never changes document vectors, so cached vectors stay valid. The index
-   * calls `fitCorpus` with the documents' vectors when it builds, stores the returned
-   * JSON-serialisable state in its manifest, and hands it back through `useCorpusState` on load.
+   * passes its keyword index each time it loads.
    */
-  fitCorpus?(vectors: readonly ArrayLike<number>[]): unknown;
-  useCorpusState?(state: unknown): void;
+  useTermStatistics?(statistics: TermStatistics): void;
 }

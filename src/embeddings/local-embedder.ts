@@ -18,7 +18,7 @@
  * `useTermStatistics`.
  */
 import { scanTokens } from './tokenize.ts';
-import type { EmbedOptions, Embedder } from './embedder.ts';
+import type { EmbedOptions, Embedder, TermStatistics } from './embedder.ts';
 
 export interface LocalEmbedderOptions {
   /** Vector size; more dimensions mean fewer hash collisions (measured: 1024 clearly beats 768). */
@@ -54,13 +54,6 @@ export const DEFAULT_FEATURE_SETTINGS: Readonly<FeatureSettings> = {
   seed: 0,
 };
 
-/** What query weighting needs of the indexed corpus; a `KeywordIndex` is one. */
-export interface TermStatistics {
-  /** Number of indexed documents. */
-  readonly size: number;
-  /** Number of documents containing an analyzed term (a `tokenize` output). */
-  documentFrequency(term: string): number;
-}
 
 export interface LocalEmbedder extends Embedder {
   readonly dimensions: number;

@@ -194,8 +194,8 @@ async function loadGeneration(
     }
     vectors = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
   }
-  if (manifest.corpusState !== undefined) embedder.useCorpusState?.(manifest.corpusState);
   const keyword = KeywordIndex.build(chunks.map((chunk) => ({ id: chunk.id, text: keywordText(chunk) })));
+  embedder.useTermStatistics?.(keyword);
   const index: LoadedIndex = {
     directory,
     manifest,
@@ -356,9 +356,6 @@ export async function updateIndex(options: BuildOptions): Promise<{ index: Loade
   for (const chunk of chunks) previousIds.delete(chunk.id);
 
   options.onProgress?.({ phase: 'write', chunks: chunks.length });
-  const corpusState = embedder.fitCorpus?.(
-    chunks.map((_, label) => ordered.subarray(label * dimensions, (label + 1) * dimensions)),
-  );
   const manifestBase = {
     format: INDEX_FORMAT,
     embedder: embedder.id,
@@ -369,7 +366,6 @@ export async function updateIndex(options: BuildOptions): Promise<{ index: Loade
     hnsw: { m: hnsw.m, efConstruction: hnsw.efConstruction },
     notes: notesEntry,
     failures: loaded.failures,
-    ...(corpusState === undefined ? {} : { corpusState }),
   };
   const store = buildStore(embedder, chunks, ordered, dimensions, hnsw);
   const directory = await writeGeneration(folder, store, ordered, manifestBase, signal);

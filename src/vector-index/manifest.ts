@@ -20,8 +20,6 @@ export const manifestSchema = z.object({
     z.object({ hash: z.string(), title: z.string(), chunkIds: z.array(z.string()) }),
   ),
   failures: z.array(z.object({ path: z.string(), reason: z.string() })),
-  /** Embedder-specific statistics of the indexed corpus (e.g. the local embedder's query weights). */
-  corpusState: z.unknown().optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;
