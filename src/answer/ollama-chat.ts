@@ -41,6 +41,42 @@ function toOllamaError(error: unknown, settings: ChatSettings, timedOut: boolean
 }
 
 /**
+ * Passes an NDJSON response body through line by line, failing it at the first line that is not
+ * JSON. ollama-js skips such a line with a `console.warn`, which would silently drop a piece of the
+ * answer and write a non-JSON line into our log; a garbled stream is a failed answer instead.
+ */
+function strictNdjson(response: Response, settings: ChatSettings): Response {
+  if (!response.ok || response.body === null) return response;
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  let pending = '';
+  const pass = (line: string, controller: TransformStreamDefaultController<Uint8Array>): boolean => {
+    if (line.trim() === '') return true;
+    try {
+      JSON.parse(line);
+    } catch {
+      controller.error(new AppError('llm_unavailable', `Ollama sent a stream line that is not JSON while answering with ${settings.model}.`));
+      return false;
+    }
+    controller.enqueue(encoder.encode(`${line}\n`));
+    return true;
+  };
+  const body = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        const lines = (pending + decoder.decode(chunk, { stream: true })).split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) if (!pass(line, controller)) return;
+      },
+      flush(controller) {
+        pass(pending + decoder.decode(), controller);
+      },
+    }),
+  );
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/**
  * Yields the answer's text pieces. Aborting `signal` closes the HTTP request to Ollama at once (the
  * signal is bound into the fetch ChatOllama uses, since ChatOllama only checks its own signal between
  * chunks). Ends quietly on abort; throws AppError on failure.
@@ -59,7 +95,7 @@ export async function* streamChat(
     timer = setTimeout(() => idle.abort(), settings.timeoutMs);
   };
   const combined = AbortSignal.any([signal, idle.signal, released.signal]);
-  const boundFetch: typeof fetch = (input, init) => fetch(input, { ...init, signal: combined });
+  const boundFetch: typeof fetch = async (input, init) => strictNdjson(await fetch(input, { ...init, signal: combined }), settings);
   const model = new ChatOllama({
     baseUrl: settings.baseUrl,
     model: settings.model,
