@@ -121,3 +121,10 @@ describe('stem (Porter)', () => {
     expect(new Set(['quantize', 'quantized', 'quantizing'].map(stem)).size).toBe(1);
   });
 });
+
+describe('tokenize beyond the Basic Multilingual Plane', () => {
+  it('keeps astral letters inside words and compounds', () => {
+    // U+20BB7 is a CJK ideograph outside the BMP (a surrogate pair in UTF-16) that NFKC keeps.
+    expect(tokenize('𠮷野家 𠮷野家.toml')).toEqual(['𠮷野家', '𠮷野家.toml', '𠮷野家', 'toml']);
+  });
+});

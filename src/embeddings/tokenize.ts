@@ -39,7 +39,6 @@ export const STOP_WORDS: ReadonlySet<string> = new Set(
   ).split(' '),
 );
 
-const PART_PATTERN = /[\p{L}\p{N}\p{M}]+/gu;
 const JOINER = /[._\-+:/@]/;
 const APOSTROPHE = /['’]/g;
 const NON_ASCII = /[^\u0000-\u007f]/;
@@ -171,7 +170,7 @@ export function scanTokens(text: string, visit: TokenVisitor): void {
       if (raw.includes('/')) {
         for (const segment of raw.split('/')) if (JOINER.test(segment)) visit(segment, segment, true);
       }
-      for (const part of raw.matchAll(PART_PATTERN)) plain(part[0]);
+      visitParts(raw, plain);
     } else if (letters && digits) {
       const runs = raw.match(LETTER_DIGIT_RUNS) ?? [];
       if (runs.length > 1 && runs.every((run) => run.length >= 2)) {
@@ -183,6 +182,22 @@ export function scanTokens(text: string, visit: TokenVisitor): void {
     } else {
       plain(raw);
     }
+  }
+}
+
+/** Calls `plain` with each run of word characters of a compound (a regex here was slow). */
+function visitParts(compound: string, plain: (word: string) => void): void {
+  let start = -1;
+  let index = 0;
+  while (index <= compound.length) {
+    const kind = index < compound.length ? classify(compound, index) : OTHER;
+    if (kind === LETTER || kind === DIGIT) {
+      if (start < 0) start = index;
+    } else if (start >= 0) {
+      plain(compound.slice(start, index));
+      start = -1;
+    }
+    index += index < compound.length ? width(compound, index) : 1;
   }
 }
 
