@@ -54,7 +54,6 @@ export const DEFAULT_FEATURE_SETTINGS: Readonly<FeatureSettings> = {
   seed: 0,
 };
 
-
 export interface LocalEmbedder extends Embedder {
   readonly dimensions: number;
   /**
