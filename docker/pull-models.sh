@@ -4,8 +4,9 @@
 # registry even for a model already on disk and fails without a network, so this guard is what
 # lets every `docker compose up` after the first one run offline (ollama reference §7.4).
 #
-# Runs in the ollama/ollama image as a client of the `ollama` service: it needs bash and the
-# ollama CLI only (that image has no curl or wget), and uses no other external command.
+# Runs in the ollama/ollama image as a client of the Ollama service the app uses (`ollama`, or
+# `ollama-gpu` with the gpu profile): it needs bash and the ollama CLI only (that image has no curl
+# or wget), and uses no other external command.
 set -uo pipefail
 
 ollama_host="${OLLAMA_HOST:-127.0.0.1:11434}"
@@ -22,7 +23,8 @@ fail() {
 # an unreachable Ollama is reported as such instead of triggering pulls that cannot work.
 if ! list_output="$(ollama list 2>&1)"; then
   fail "cannot reach Ollama at ${ollama_host}: ${list_output##*Error: }." \
-    "Check that the ollama service is running and healthy (docker compose ps; docker compose logs ollama)."
+    "Check that the ollama service is running and healthy (docker compose ps; docker compose logs ollama)." \
+    "OLLAMA_SERVICE=ollama-gpu needs the gpu profile too (COMPOSE_PROFILES=gpu in .env)."
 fi
 
 models=("$chat_model")

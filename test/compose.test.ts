@@ -1,8 +1,9 @@
 /**
- * compose.yaml, its override files in docker/ and .env.example, checked without a Docker engine:
- * against the Compose Specification's JSON Schema (draft-07, ../shared/schemas), then for what
- * issue 6 requires of the stack (the offline second run, health-gated start order, read-only
- * notes, loopback-only port), and for every variable they use being one the config knows.
+ * compose.yaml, its host-Ollama override in docker/ and .env.example, checked without a Docker
+ * engine: against the Compose Specification's JSON Schema (draft-07, ../shared/schemas), then for
+ * what issue 6 requires of the stack (the offline second run, health-gated start order, read-only
+ * notes, loopback-only port, the `gpu` profile and its wiring), and for every variable they use
+ * being one the config knows.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -18,11 +19,17 @@ const read = (path: string) => readFileSync(resolve(root, path), 'utf8');
 const schemaPath = resolve(root, '../shared/schemas/compose-spec.json');
 
 /**
- * Variables compose files may interpolate that are not asknotes configuration. None: the stack
- * is configured with the app's own variables (PORT publishes the port, NOTES_DIR is the host
- * folder that gets mounted). Add a name here only with a reason next to it.
+ * Variables compose files and .env.example may use that are not asknotes configuration. Otherwise
+ * the stack is configured with the app's own variables (PORT publishes the port, NOTES_DIR is the
+ * host folder that gets mounted). Add a name here only with a reason next to it.
  */
-const COMPOSE_ONLY_VARIABLES: readonly string[] = [];
+const COMPOSE_ONLY_VARIABLES: readonly string[] = [
+  // Which Ollama service the app and the models job call: `ollama` or `ollama-gpu`. Not OLLAMA_HOST,
+  // which a shell may export for the Ollama CLI and which Compose would then prefer to .env.
+  'OLLAMA_SERVICE',
+  // Read by Compose itself (the active profiles); .env.example shows `gpu` in a comment.
+  'COMPOSE_PROFILES',
+];
 const known = new Set<string>([...CONFIG_VARIABLES, ...COMPOSE_ONLY_VARIABLES]);
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -86,6 +93,57 @@ function environmentOf(svc: Mapping): Record<string, string> {
   return Object.fromEntries(entries);
 }
 
+/**
+ * A service with its same-file `extends` resolved. A shallow merge is exact here because the test
+ * of the gpu profile checks the extending service adds only keys its base does not have.
+ */
+function resolvedService(file: Mapping, name: string): Mapping {
+  const svc = service(file, name);
+  if (svc.extends === undefined) return svc;
+  const base = mapping(svc.extends, `${name} extends`);
+  expect(base.file, `${name} extends a service of the same file`).toBeUndefined();
+  const { extends: _extends, ...own } = svc;
+  return { ...resolvedService(file, String(base.service)), ...own };
+}
+
+/** The NVIDIA device reservation of a service, or [] without one. */
+function devicesOf(svc: Mapping): Json[] {
+  const deploy = svc.deploy as Mapping | undefined;
+  const reservations = (deploy?.resources as Mapping | undefined)?.reservations as Mapping | undefined;
+  return (reservations?.devices as Json[] | undefined) ?? [];
+}
+
+/**
+ * What `docker compose up` starts with these profiles active: the services without profiles plus
+ * those in an active one, and what each waits for. Compose rejects the project when an enabled
+ * service depends on a disabled one, unless that dependency says `required: false`, in which case
+ * it is dropped (compose-go's consistency check and dependency graph); the same is asserted here.
+ */
+function activeProject(profiles: readonly string[]): { enabled: Set<string>; waitsFor: Map<string, Mapping> } {
+  const names = Object.keys(mapping(compose.value.services, 'services'));
+  const enabled = new Set(
+    names.filter((name) => {
+      const own = (service(compose.value, name).profiles as Json[] | undefined) ?? [];
+      return own.length === 0 || own.some((profile) => profiles.includes(String(profile)));
+    }),
+  );
+  const waitsFor = new Map<string, Mapping>();
+  for (const name of enabled) {
+    const dependencies: Mapping = {};
+    for (const [dependency, value] of Object.entries((service(compose.value, name).depends_on as Mapping | undefined) ?? {})) {
+      const condition = mapping(value, `${name} depends_on ${dependency}`);
+      if (enabled.has(dependency)) dependencies[dependency] = condition;
+      else expect(condition.required, `${name} depends on ${dependency}, disabled without profiles ${profiles.join(',')}`).toBe(false);
+    }
+    waitsFor.set(name, dependencies);
+  }
+  return { enabled, waitsFor };
+}
+
+/** The host name in a client's OLLAMA_HOST, as Compose interpolates it from `env`. */
+const ollamaServiceOf = (name: string, env: Record<string, string>) =>
+  new URL(interpolate(environmentOf(service(compose.value, name)).OLLAMA_HOST ?? '', env)).hostname;
+
 function compileSchema() {
   expect(existsSync(schemaPath), `${schemaPath} exists (shared/ beside the repo)`).toBe(true);
   const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
@@ -98,14 +156,12 @@ function compileSchema() {
 
 const validate = compileSchema();
 const compose = loadYaml('compose.yaml');
-const gpu = loadYaml('docker/compose.gpu.yaml');
 const hostOllama = loadYaml('docker/compose.host-ollama.yaml');
 const envExample = read('.env.example');
 
 describe('compose files validate against the Compose Specification schema', () => {
   it.each([
     ['compose.yaml', compose.value],
-    ['docker/compose.gpu.yaml', gpu.value],
     ['docker/compose.host-ollama.yaml', hostOllama.value],
   ])('%s', (_path, value) => {
     const valid = validate(value);
@@ -152,7 +208,7 @@ describe('compose.yaml: the models job', () => {
 
   it('uses the same image as the ollama service, as a client of it', () => {
     expect(models.image).toBe(service(compose.value, 'ollama').image);
-    expect(environment.OLLAMA_HOST).toBe('http://ollama:11434');
+    expect(interpolate(environment.OLLAMA_HOST ?? '', {})).toBe('http://ollama:11434');
   });
 
   it('runs the pull-only-when-missing script for both models, with the config defaults', () => {
@@ -178,8 +234,11 @@ describe('compose.yaml: the models job', () => {
     expect(script).toMatch(/\$\{EMBED_MODEL/);
   });
 
-  it('starts once ollama is healthy and runs once', () => {
-    expect(models.depends_on).toEqual({ ollama: { condition: 'service_healthy' } });
+  it('starts once ollama (and ollama-gpu, with the gpu profile) is healthy and runs once', () => {
+    expect(models.depends_on).toEqual({
+      ollama: { condition: 'service_healthy' },
+      'ollama-gpu': { condition: 'service_healthy', required: false },
+    });
     expect(models.restart).toBe('no');
   });
 });
@@ -194,9 +253,10 @@ describe('compose.yaml: the app service', () => {
     expect(existsSync(resolve(root, 'Dockerfile'))).toBe(true);
   });
 
-  it('waits for a healthy ollama and for the models job to succeed', () => {
+  it('waits for a healthy ollama (and ollama-gpu, with the gpu profile) and for the models job to succeed', () => {
     expect(app.depends_on).toEqual({
       ollama: { condition: 'service_healthy' },
+      'ollama-gpu': { condition: 'service_healthy', required: false },
       models: { condition: 'service_completed_successfully' },
     });
   });
@@ -224,16 +284,22 @@ describe('compose.yaml: the app service', () => {
 
   it('listens on all interfaces inside the container and reaches Ollama by service name', () => {
     expect(environment.HOST).toBe('0.0.0.0');
-    expect(environment.OLLAMA_HOST).toBe('http://ollama:11434');
+    expect(environment.OLLAMA_HOST).toBe('http://${OLLAMA_SERVICE:-ollama}:11434');
+    expect(interpolate(environment.OLLAMA_HOST ?? '', {})).toBe('http://ollama:11434');
+    expect(interpolate(environment.OLLAMA_HOST ?? '', { OLLAMA_SERVICE: 'ollama-gpu' })).toBe('http://ollama-gpu:11434');
+    // A shell's OLLAMA_HOST (set for the Ollama CLI) must not reach the container.
+    expect(interpolate(environment.OLLAMA_HOST ?? '', { OLLAMA_HOST: '0.0.0.0' })).toBe('http://ollama:11434');
   });
 
   it('hands every setting from .env to the app, each under its own name', () => {
-    const fixed = new Set(['HOST', 'PORT', 'NOTES_DIR', 'INDEX_DIR', 'OLLAMA_HOST']);
+    const fixed = new Set(['HOST', 'PORT', 'NOTES_DIR', 'INDEX_DIR']);
     // OLLAMA_BASE_URL is only an alias of OLLAMA_HOST, which is fixed here.
     const expected = CONFIG_VARIABLES.filter((name) => name !== 'OLLAMA_BASE_URL').sort();
     expect(Object.keys(environment).sort()).toEqual(expected);
     for (const [name, value] of Object.entries(environment)) {
       if (fixed.has(name)) expect(referencedVariables(value), name).toEqual([]);
+      // Set by service name (see the gpu profile tests), never from a variable of that name.
+      else if (name === 'OLLAMA_HOST') expect(referencedVariables(value), name).toEqual(['OLLAMA_SERVICE']);
       else expect(value, name).toMatch(new RegExp(`^\\$\\{${name}(:-[^}]*)?\\}$`));
     }
   });
@@ -245,8 +311,20 @@ describe('compose.yaml: the app service', () => {
     expect(config).toMatchObject({ host: '0.0.0.0', port: 3000, notesDir: '/notes', indexDir: '/data/index', ollamaHost: 'http://ollama:11434' });
     expect(config.chatModel).toBe('llama3.2');
     expect(config.embedModel).toBe('nomic-embed-text');
+    expect(parseConfig(resolved({ OLLAMA_SERVICE: 'ollama-gpu' })).ollamaHost).toBe('http://ollama-gpu:11434');
     const fromEnv = parseConfig(resolved({ TOP_K: '7', API_TOKEN: 'secret', LLM: 'none' }));
     expect(fromEnv).toMatchObject({ topK: 7, apiToken: 'secret', llm: 'none' });
+  });
+
+  it('polls the notes every 2 s unless WATCH_POLL_MS says otherwise (file events may not cross the bind mount)', () => {
+    const watchPollMs = (env: Record<string, string>) =>
+      parseConfig({ WATCH_POLL_MS: interpolate(environment.WATCH_POLL_MS ?? '', env) }).watchPollMs;
+    // The app alone defaults to native events; inside compose the notes are a bind mount.
+    expect(parseConfig({}).watchPollMs).toBe(0);
+    expect(watchPollMs({})).toBe(2000);
+    expect(watchPollMs({ WATCH_POLL_MS: '' })).toBe(2000);
+    expect(watchPollMs({ WATCH_POLL_MS: '0' })).toBe(0);
+    expect(watchPollMs({ WATCH_POLL_MS: '500' })).toBe(500);
   });
 
   it('is healthy only when /readyz answers, checked without curl', () => {
@@ -263,13 +341,82 @@ describe('compose.yaml: the app service', () => {
   });
 });
 
-describe('docker/compose.gpu.yaml: NVIDIA GPU for the bundled Ollama', () => {
-  it('only adds an NVIDIA device reservation to the ollama service', () => {
-    expect(Object.keys(mapping(gpu.value.services, 'services'))).toEqual(['ollama']);
-    const ollama = service(gpu.value, 'ollama');
-    expect(Object.keys(ollama)).toEqual(['deploy']);
-    const devices = list(mapping(mapping(mapping(ollama.deploy, 'deploy').resources, 'resources').reservations, 'reservations').devices, 'devices');
-    expect(devices).toEqual([{ driver: 'nvidia', count: 'all', capabilities: ['gpu'] }]);
+describe('compose.yaml: the gpu profile', () => {
+  const gpuService = service(compose.value, 'ollama-gpu');
+  const gpuResolved = resolvedService(compose.value, 'ollama-gpu');
+  const cpuOllama = service(compose.value, 'ollama');
+  const nvidia = [{ driver: 'nvidia', count: 'all', capabilities: ['gpu'] }];
+  /** The GPU settings .env.example shows, commented out, as they read once uncommented. */
+  const gpuEnv = Object.fromEntries(
+    envExample.split('\n').flatMap((line) => {
+      const match = /^#\s*(COMPOSE_PROFILES|OLLAMA_SERVICE)=(.*)$/.exec(line);
+      return match?.[1] === undefined ? [] : [[match[1], match[2] ?? '']];
+    }),
+  ) as Record<string, string>;
+
+  it('ollama-gpu is the ollama service plus an NVIDIA reservation, only in the gpu profile', () => {
+    expect(gpuService.profiles).toEqual(['gpu']);
+    expect(gpuService.extends).toEqual({ service: 'ollama' });
+    // Adds only what ollama does not set, so image, volume, healthcheck and restart are ollama's.
+    const added = Object.keys(gpuService).filter((key) => key !== 'extends');
+    expect(added.sort()).toEqual(['deploy', 'profiles']);
+    for (const key of added) expect(cpuOllama[key], key).toBeUndefined();
+    expect(devicesOf(gpuResolved)).toEqual(nvidia);
+    // The default server stays on the CPU, so `docker compose up` needs no NVIDIA runtime.
+    expect(devicesOf(cpuOllama)).toEqual([]);
+    expect(cpuOllama.profiles).toBeUndefined();
+  });
+
+  it('shares the model volume, healthcheck and image with ollama and publishes no port', () => {
+    const volumes = list(gpuResolved.volumes, 'ollama-gpu volumes').map((entry) => mapping(entry, 'volume'));
+    expect(volumes).toEqual([{ type: 'volume', source: 'ollama-models', target: '/root/.ollama' }]);
+    expect(gpuResolved.volumes).toEqual(cpuOllama.volumes);
+    expect(mapping(gpuResolved.healthcheck, 'ollama-gpu healthcheck').test).toEqual(['CMD', 'ollama', 'list']);
+    expect(gpuResolved.image).toBe(cpuOllama.image);
+    expect(gpuResolved.ports).toBeUndefined();
+  });
+
+  it('.env.example shows the two GPU lines, commented out', () => {
+    expect(gpuEnv).toEqual({ COMPOSE_PROFILES: 'gpu', OLLAMA_SERVICE: 'ollama-gpu' });
+  });
+
+  it('without a .env: a valid project on the CPU server, the GPU one not started', () => {
+    const { enabled, waitsFor } = activeProject([]);
+    expect([...enabled].sort()).toEqual(['app', 'models', 'ollama']);
+    for (const client of ['app', 'models']) {
+      expect(ollamaServiceOf(client, {}), client).toBe('ollama');
+      expect(Object.keys(waitsFor.get(client) ?? {}), client).toContain('ollama');
+    }
+  });
+
+  it('with the GPU lines: the app and the models job call ollama-gpu and wait for it to be healthy', () => {
+    const { enabled, waitsFor } = activeProject((gpuEnv.COMPOSE_PROFILES ?? '').split(','));
+    expect(enabled.has('ollama-gpu')).toBe(true);
+    for (const client of ['app', 'models']) {
+      const server = ollamaServiceOf(client, gpuEnv);
+      expect(server, client).toBe('ollama-gpu');
+      expect(enabled.has(server), `${client} calls a started service`).toBe(true);
+      expect(devicesOf(resolvedService(compose.value, server)), client).toEqual(nvidia);
+      expect(waitsFor.get(client)?.[server], client).toEqual({ condition: 'service_healthy', required: false });
+    }
+  });
+
+  it('the app and the models job always call the same server', () => {
+    for (const env of [{}, gpuEnv, { OLLAMA_SERVICE: 'ollama' }]) {
+      expect(ollamaServiceOf('app', env)).toBe(ollamaServiceOf('models', env));
+    }
+  });
+
+  it('the project check is real: a required dependency on a disabled service fails it', () => {
+    const app = service(compose.value, 'app');
+    const saved = app.depends_on;
+    app.depends_on = { ...mapping(saved, 'app depends_on'), 'ollama-gpu': { condition: 'service_healthy' } };
+    try {
+      expect(() => activeProject([])).toThrow();
+      expect(() => activeProject(['gpu'])).not.toThrow();
+    } finally {
+      app.depends_on = saved ?? null;
+    }
   });
 });
 
@@ -345,7 +492,6 @@ describe('variables: compose files and .env.example use only what the config kno
 
   it.each([
     ['compose.yaml', () => uses(compose.value)],
-    ['docker/compose.gpu.yaml', () => uses(gpu.value)],
     ['docker/compose.host-ollama.yaml', () => uses(hostOllama.value)],
     [
       '.env.example',

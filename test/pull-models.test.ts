@@ -137,6 +137,8 @@ describe('docker/pull-models.sh (the compose models job)', () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(`cannot reach Ollama at ${url}`);
     expect(result.stderr).toContain('docker compose logs ollama');
+    // The likeliest cause with a GPU: OLLAMA_SERVICE=ollama-gpu set without the gpu profile.
+    expect(result.stderr).toContain('COMPOSE_PROFILES=gpu');
     expect(result.stdout).not.toContain('pulling');
   });
 
