@@ -1,0 +1,238 @@
+/**
+ * `npm run bench`: indexing and query performance, measured side by side in one run on a seeded
+ * synthetic corpus, against the stand-in Ollama where a model would answer.
+ *
+ *   npm run bench                                   quick run (the default; a few minutes on 2 cores)
+ *   npm run bench -- --chunks 2000,50000            corpus sizes (the largest serves retrieval and serving)
+ *   npm run bench -- --only index,retrieval         parts: index, retrieval, serving, startup
+ *   npm run bench -- --full                         more samples per figure (slower, steadier)
+ *   npm run bench -- --out results.json --keep      where to write; keep the generated corpora
+ *
+ * Prints a table and writes bench-results.json (with the machine it ran on).
+ */
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { resolve } from 'node:path';
+import { runIndexBench, type IndexFigures } from './bench/index-bench.ts';
+import { runRetrievalBench, type RetrievalFigures } from './bench/retrieval-bench.ts';
+import { runServingBench, type ServingFigures, type StartupFigures } from './bench/serving-bench.ts';
+import { formatTable } from './bench/table.ts';
+import { checkTargets, type TargetCheck } from './bench/targets.ts';
+import { createWorkspace } from './bench/workspace.ts';
+import { isEntryPoint } from './is-entry-point.ts';
+
+export const BENCH_PARTS = ['index', 'retrieval', 'serving', 'startup'] as const;
+export type BenchPart = (typeof BENCH_PARTS)[number];
+
+export interface BenchOptions {
+  sizes: number[];
+  parts: BenchPart[];
+  full: boolean;
+  seed: number;
+  out: string;
+  keep: boolean;
+  /** Samples; default by quick/full. */
+  retrievalQueries?: number;
+  exactQueries?: number;
+  servingRequests?: { single: number; concurrent: number };
+  /** Where the corpora go (default: a new temporary folder). */
+  workDir?: string;
+}
+
+export interface MachineInfo {
+  cpus: number;
+  cpuModel: string;
+  memoryGb: number;
+  node: string;
+  platform: string;
+  /** 1-minute load average at the start and the end: other work on the machine skews wall times. */
+  loadAverage: { start: number; end: number };
+}
+
+export interface BenchResults {
+  startedAt: string;
+  seconds: number;
+  machine: MachineInfo;
+  options: { sizes: number[]; parts: BenchPart[]; mode: 'quick' | 'full'; seed: number };
+  index?: IndexFigures;
+  retrieval?: RetrievalFigures;
+  startup?: StartupFigures;
+  serving?: ServingFigures;
+  targets: TargetCheck[];
+}
+
+export const DEFAULT_SIZES = [2_000, 50_000];
+const EDIT_SHARE = 0.01;
+const OLLAMA_LATENCY_MS = 50;
+const TOKEN_DELAY_MS = 20;
+
+const USAGE = `Usage: npm run bench -- [--chunks 2000,50000] [--only ${BENCH_PARTS.join(',')}] [--quick | --full] [--seed N] [--out bench-results.json] [--keep]`;
+
+export class BenchUsageError extends Error {}
+
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  const options: BenchOptions = {
+    sizes: DEFAULT_SIZES,
+    parts: [...BENCH_PARTS],
+    full: false,
+    seed: 1,
+    out: 'bench-results.json',
+    keep: false,
+  };
+  const value = (index: number, flag: string): string => {
+    const next = argv[index + 1];
+    if (next === undefined || next.startsWith('--')) throw new BenchUsageError(`${flag} needs a value\n${USAGE}`);
+    return next;
+  };
+  for (let index = 0; index < argv.length; index += 1) {
+    const [flag, inline] = (argv[index] ?? '').split('=', 2) as [string, string | undefined];
+    const take = (): string => {
+      if (inline !== undefined) return inline;
+      index += 1;
+      return value(index - 1, flag);
+    };
+    switch (flag) {
+      case '--chunks': {
+        const sizes = take().split(',').map((part) => Number(part.trim().replace(/_/g, '')));
+        if (sizes.length === 0 || sizes.some((size) => !Number.isInteger(size) || size < 10)) {
+          throw new BenchUsageError(`--chunks takes whole numbers of at least 10, separated by commas\n${USAGE}`);
+        }
+        options.sizes = [...new Set(sizes)].sort((a, b) => a - b);
+        break;
+      }
+      case '--only': {
+        const parts = take().split(',').map((part) => part.trim());
+        const unknown = parts.filter((part) => !(BENCH_PARTS as readonly string[]).includes(part));
+        if (unknown.length > 0) throw new BenchUsageError(`unknown part(s) ${unknown.join(', ')}\n${USAGE}`);
+        options.parts = BENCH_PARTS.filter((part) => parts.includes(part));
+        break;
+      }
+      case '--quick':
+        options.full = false;
+        break;
+      case '--full':
+        options.full = true;
+        break;
+      case '--seed': {
+        const seed = Number(take());
+        if (!Number.isInteger(seed)) throw new BenchUsageError(`--seed takes a whole number\n${USAGE}`);
+        options.seed = seed;
+        break;
+      }
+      case '--out':
+        options.out = take();
+        break;
+      case '--keep':
+        options.keep = true;
+        break;
+      case '--help':
+      case '-h':
+        throw new BenchUsageError(USAGE);
+      default:
+        throw new BenchUsageError(`unknown option ${flag}\n${USAGE}`);
+    }
+  }
+  return options;
+}
+
+function machineInfo(loadAtStart: number): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memoryGb: Math.round(os.totalmem() / 1024 ** 3),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    loadAverage: { start: loadAtStart, end: os.loadavg()[0] ?? 0 },
+  };
+}
+
+export async function runBench(options: BenchOptions, log: (line: string) => void = () => undefined): Promise<BenchResults> {
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const loadAtStart = os.loadavg()[0] ?? 0;
+  const workspace = await createWorkspace(options.seed, options.workDir);
+  const largest = options.sizes.at(-1) ?? DEFAULT_SIZES[1]!;
+  const smallest = options.sizes[0] ?? largest;
+  const has = (part: BenchPart) => options.parts.includes(part);
+  const results: Omit<BenchResults, 'seconds' | 'machine' | 'targets'> = {
+    startedAt,
+    options: { sizes: options.sizes, parts: options.parts, mode: options.full ? 'full' : 'quick', seed: options.seed },
+  };
+  try {
+    if (has('index')) {
+      results.index = await runIndexBench({
+        workspace,
+        sizes: options.sizes,
+        editShare: EDIT_SHARE,
+        ollamaLatencyMs: OLLAMA_LATENCY_MS,
+        ollamaSize: smallest,
+        log,
+      });
+    }
+    if (has('retrieval')) {
+      const queries = options.retrievalQueries ?? (options.full ? 1_000 : 200);
+      results.retrieval = await runRetrievalBench({
+        workspace,
+        size: largest,
+        queries,
+        exactQueries: Math.min(queries, options.exactQueries ?? (options.full ? 300 : 60)),
+        log,
+      });
+    }
+    if (has('serving') || has('startup')) {
+      const requests = options.servingRequests ?? (options.full ? { single: 100, concurrent: 320 } : { single: 20, concurrent: 96 });
+      const { startup, serving } = await runServingBench({
+        workspace,
+        size: largest,
+        serve: has('serving'),
+        tokenDelayMs: TOKEN_DELAY_MS,
+        runs: [
+          { clients: 1, requests: requests.single },
+          { clients: 32, requests: requests.concurrent },
+        ],
+        log,
+      });
+      if (has('startup')) results.startup = startup;
+      if (serving !== undefined) results.serving = serving;
+    }
+  } finally {
+    if (options.keep) log(`corpora and indexes kept in ${workspace.root}`);
+    else await workspace.remove();
+  }
+  const complete: BenchResults = {
+    ...results,
+    seconds: Math.round((performance.now() - started) / 100) / 10,
+    machine: machineInfo(loadAtStart),
+    targets: [],
+  };
+  complete.targets = checkTargets(complete);
+  return complete;
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  let options: BenchOptions;
+  try {
+    options = parseBenchArgs(argv);
+  } catch (error) {
+    if (error instanceof BenchUsageError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(error.message === USAGE ? 0 : 2);
+    }
+    throw error;
+  }
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  log(`bench: sizes ${options.sizes.join(', ')}; parts ${options.parts.join(', ')}; ${options.full ? 'full' : 'quick'} run on ${os.cpus().length} cores`);
+  const results = await runBench(options, log);
+  const out = resolve(options.out);
+  await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\n${formatTable(results)}\n\n`);
+  log(`bench: ${results.seconds} s in all (load average ${results.machine.loadAverage.start.toFixed(1)} -> ${results.machine.loadAverage.end.toFixed(1)}); results in ${out}`);
+}
+
+if (isEntryPoint(import.meta.url)) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,83 @@
+/** The benchmark's terminal table: one line per figure, then the targets with their verdicts. */
+import type { BenchResults } from '../bench-command.ts';
+import type { LatencySummary } from './stats.ts';
+
+type Row = [figure: string, value: string];
+
+const number = (value: number, digits = 0): string =>
+  Number.isFinite(value) ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
+const ms = (summary: LatencySummary): string => `p50 ${number(summary.p50, 2)} ms, p95 ${number(summary.p95, 2)} ms`;
+
+export function resultRows(results: BenchResults): Row[] {
+  const rows: Row[] = [];
+  const { index, retrieval, startup, serving } = results;
+  for (const build of index?.local ?? []) {
+    rows.push([
+      `local full build, ${number(build.chunks)} chunks`,
+      `${number(build.chunksPerSecond)} chunks/s (${number(build.seconds, 2)} s, ${number(build.cpuSeconds, 1)} CPU s), peak RSS ${number(build.peakRssMb)} MB`,
+    ]);
+  }
+  for (const run of index?.incremental ?? []) {
+    rows.push([
+      `incremental, ${number(run.editedNotes)} notes edited (1%), ${number(run.chunks)} chunks`,
+      `${number(run.embedded)} embedded (${number(run.changedChunks)} changed), ${number(run.seconds, 2)} s = ${number(run.shareOfFullBuild * 100, 1)}% of the full build`,
+    ]);
+  }
+  const ollama = index?.ollama;
+  if (ollama !== undefined) {
+    rows.push([
+      `Ollama embedder build, ${number(ollama.chunks)} chunks, ${number(ollama.requestLatencyMs)} ms/request`,
+      `${number(ollama.requests)} requests, ${number(ollama.inputsPerRequest, 1)} inputs each, ${number(ollama.peakRequestsInFlight)} in flight, ${number(ollama.seconds, 2)} s (latency floor ${number(ollama.latencyFloorSeconds, 2)} s)`,
+    ]);
+    rows.push([
+      'Ollama embedder, incremental after the 1% edit',
+      `${number(ollama.incrementalRequests)} requests, ${number(ollama.incrementalInputs)} inputs`,
+    ]);
+  }
+  if (retrieval !== undefined) {
+    const at = `${number(retrieval.chunks)} chunks`;
+    rows.push([`hybrid retrieval (top ${retrieval.topK}), ${at}`, ms(retrieval.hybridMs)]);
+    rows.push([`  of which query embedding`, ms(retrieval.embedQueryMs)]);
+    rows.push([
+      `HNSW top 10 (M ${retrieval.hnsw.m}, efConstruction ${retrieval.hnsw.efConstruction}, ef ${retrieval.hnsw.efSearch})`,
+      ms(retrieval.hnswMs),
+    ]);
+    rows.push([`exact cosine scan top 10, ${number(retrieval.dimensions)} dims`, ms(retrieval.exactMs)]);
+    rows.push([
+      'HNSW vs exact',
+      `${number(retrieval.speedup, 1)}x faster, recall@10 ${number(retrieval.recallAt10, 3)} (${number(retrieval.exactQueries)} queries)`,
+    ]);
+  }
+  if (startup !== undefined) {
+    rows.push([
+      `startup to ready, ${number(startup.chunks)}-chunk index`,
+      `${number(startup.readySeconds, 2)} s (listening after ${number(startup.listeningSeconds, 2)} s)`,
+    ]);
+  }
+  for (const run of serving?.runs ?? []) {
+    const label = `${run.clients} client${run.clients === 1 ? '' : 's'}`;
+    rows.push([
+      `POST /ask, ${label}, ${number(run.requests)} answers`,
+      `first delta ${ms(run.firstDeltaMs)}; total ${ms(run.totalMs)}; errors ${number(run.errors)}`,
+    ]);
+    rows.push([`  overhead to first delta, ${label}`, ms(run.firstDeltaOverheadMs)]);
+    rows.push([`  overhead in total, ${label}`, ms(run.totalOverheadMs)]);
+    rows.push([`  first delta after the stand-in's first token`, ms(run.firstDeltaAfterFirstTokenMs)]);
+  }
+  return rows;
+}
+
+export function formatTable(results: BenchResults): string {
+  const rows = resultRows(results);
+  const width = Math.max(...rows.map(([figure]) => figure.length), 10);
+  const lines = rows.map(([figure, value]) => `${figure.padEnd(width)}  ${value}`);
+  if (results.targets.length > 0) {
+    lines.push('', 'Targets:');
+    const targetWidth = Math.max(...results.targets.map((check) => check.name.length));
+    for (const check of results.targets) {
+      const value = `${number(check.value, check.unit === 'ms' || check.unit === '' ? 2 : check.unit === 's' ? 2 : 0)}${check.unit === '' ? '' : ` ${check.unit}`}`;
+      lines.push(`${check.met ? 'met   ' : 'MISSED'}  ${check.name.padEnd(targetWidth)}  ${value} (target ${check.target})`);
+    }
+  }
+  return lines.join('\n');
+}

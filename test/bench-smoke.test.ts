@@ -1,0 +1,101 @@
+/**
+ * `npm run bench` in miniature: every part runs for real (child index builds, the stand-in Ollama,
+ * the server started as `node --import tsx src/main.ts`) on a tiny corpus, and every figure comes
+ * out as a finite number. Timings are never asserted here; `npm run bench` is for those.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BenchUsageError, parseBenchArgs, runBench, type BenchResults } from '../src/cli/bench-command.ts';
+import { formatTable } from '../src/cli/bench/table.ts';
+import { percentile } from '../src/cli/bench/stats.ts';
+
+/** Every number anywhere in `value`, with its path, e.g. `retrieval.hybridMs.p50`. */
+function numbersIn(value: unknown, path = ''): Array<[string, number]> {
+  if (typeof value === 'number') return [[path, value]];
+  if (Array.isArray(value)) return value.flatMap((item, index) => numbersIn(item, `${path}[${index}]`));
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).flatMap(([key, item]) => numbersIn(item, path === '' ? key : `${path}.${key}`));
+  }
+  return [];
+}
+
+describe('bench arguments', () => {
+  it('defaults to the quick run of every part at 2,000 and 50,000 chunks', () => {
+    const options = parseBenchArgs([]);
+    expect(options.sizes).toEqual([2_000, 50_000]);
+    expect(options.parts).toEqual(['index', 'retrieval', 'serving', 'startup']);
+    expect(options.full).toBe(false);
+  });
+
+  it.each([
+    [['--chunks', '50_000,2000'], { sizes: [2_000, 50_000] }],
+    [['--chunks=500'], { sizes: [500] }],
+    [['--only', 'serving,index'], { parts: ['index', 'serving'] }],
+    [['--full'], { full: true }],
+    [['--quick'], { full: false }],
+    [['--out', 'x.json', '--keep', '--seed', '7'], { out: 'x.json', keep: true, seed: 7 }],
+  ])('parses %j', (argv, expected) => {
+    expect(parseBenchArgs(argv)).toMatchObject(expected);
+  });
+
+  it.each([[['--only', 'speed']], [['--chunks', 'many']], [['--chunks', '5']], [['--bogus']], [['--out']]])(
+    'rejects %j with the usage',
+    (argv) => {
+      expect(() => parseBenchArgs(argv)).toThrow(BenchUsageError);
+    },
+  );
+
+  it('takes percentiles by interpolating between ranks', () => {
+    expect(percentile([4, 1, 3, 2], 50)).toBe(2.5);
+    expect(percentile([1, 2, 3, 4, 5], 95)).toBeCloseTo(4.8);
+    expect(percentile([], 50)).toBeNaN();
+  });
+});
+
+describe('npm run bench, tiny', () => {
+  const made: string[] = [];
+  afterAll(async () => {
+    await Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  it('measures every part and produces every figure as a finite number', { timeout: 180_000 }, async () => {
+    const workDir = await mkdtemp(join(tmpdir(), 'asknotes-bench-smoke-'));
+    made.push(workDir);
+    const results: BenchResults = await runBench({
+      ...parseBenchArgs(['--chunks', '60']),
+      workDir,
+      retrievalQueries: 25,
+      exactQueries: 10,
+      servingRequests: { single: 3, concurrent: 8 },
+    });
+
+    expect(results.index?.local).toHaveLength(1);
+    expect(results.index?.incremental).toHaveLength(1);
+    expect(results.index?.ollama?.requests).toBeGreaterThan(0);
+    expect(results.retrieval?.queries).toBeGreaterThan(0);
+    expect(results.startup?.chunks).toBe(results.index?.incremental[0]?.chunks);
+    expect(results.serving?.runs.map((run) => run.clients)).toEqual([1, 32]);
+    // Every answer went through the stand-in's chat model, so every overhead was measured.
+    for (const run of results.serving?.runs ?? []) {
+      expect(run.errors).toBe(0);
+      expect(run.answeredWithoutModel).toBe(0);
+    }
+
+    const numbers = numbersIn(results);
+    expect(numbers.length).toBeGreaterThan(60);
+    const notFinite = numbers.filter(([, value]) => !Number.isFinite(value)).map(([path]) => path);
+    expect(notFinite).toEqual([]);
+
+    // The incremental run re-embedded exactly what the edit changed, and the table shows each part.
+    const incremental = results.index?.incremental[0];
+    expect(incremental?.embedded).toBe(incremental?.changedChunks);
+    const table = formatTable(results);
+    for (const label of ['local full build', 'incremental', 'Ollama embedder', 'hybrid retrieval', 'exact cosine scan', 'startup to ready', 'POST /ask, 32 clients']) {
+      expect(table).toContain(label);
+    }
+    // The workspace is removed unless --keep.
+    expect(await readdir(workDir).catch(() => [])).toEqual([]);
+  });
+});
