@@ -1,29 +1,53 @@
 /**
- * Honest "not in your notes": a question is answerable only when one retrieved source covers most of
- * what the question is about. Coverage is weighted by IDF, so the question's rare, specific words
- * ("Swarm", "subscription") count far more than words every note uses ("Docker"); a word that appears
- * nowhere in the notes gets the highest weight of all. One general rule, no per-question tuning.
+ * Honest "not in your notes", by two general, explainable rules:
+ *
+ * 1. The question names something the notes never mention: a number or version ("DockerCon 2024")
+ *    or a proper name ("Docker Swarm") that occurs in no indexed chunk.
+ * 2. No retrieved source covers enough of what the question is about. Coverage is weighted by IDF,
+ *    so the question's rare, specific words count far more than words every note uses ("Docker");
+ *    a word the notes never use gets the highest weight of all.
+ *
+ * No per-question tuning: the same rules and the one threshold serve any notes folder.
  */
-import { coverage, type QueryTerms } from './evidence.ts';
+import { coverage, namedTerms, type QueryTerms } from './evidence.ts';
 
-/** Share of the question's weighted terms that the best source must contain. */
-export const MIN_COVERAGE = 0.5;
+/** Share of the question's weighted terms that the best single source must contain. */
+export const MIN_COVERAGE = 0.25;
 
 export interface Judgement {
   answerable: boolean;
   /** Best single-source coverage, 0..1. */
   coverage: number;
+  /** Named terms of the question that no indexed chunk contains. */
+  unknownNames: string[];
 }
 
-export function judgeEvidence(query: QueryTerms, sources: readonly string[]): Judgement {
+/**
+ * `documentFrequency` tells in how many indexed chunks a term occurs (the keyword index's count).
+ */
+export function judgeEvidence(
+  query: QueryTerms,
+  sources: readonly string[],
+  options: { question?: string; documentFrequency?: (term: string) => number } = {},
+): Judgement {
   let best = 0;
   for (const text of sources) best = Math.max(best, coverage(query, text));
-  return { answerable: query.terms.length > 0 && best >= MIN_COVERAGE, coverage: best };
+  const frequency = options.documentFrequency;
+  const unknownNames =
+    options.question === undefined || frequency === undefined
+      ? []
+      : namedTerms(options.question).filter((term) => frequency(term) === 0);
+  return {
+    answerable: query.terms.length > 0 && best >= MIN_COVERAGE && unknownNames.length === 0,
+    coverage: best,
+    unknownNames,
+  };
 }
 
 /** The answer given when the notes do not cover a question: says so, and names the nearest notes. */
-export function notCoveredAnswer(nearest: readonly { note: string; heading: string }[]): string {
+export function notCoveredAnswer(nearest: readonly { note: string; heading: string }[], unknownNames: readonly string[] = []): string {
   const places = [...new Set(nearest.map((source) => (source.heading ? `${source.note} (${source.heading})` : source.note)))];
-  if (places.length === 0) return 'Your notes do not cover this: there are no notes indexed yet.';
-  return `Your notes do not seem to cover this. The nearest notes are: ${places.slice(0, 3).join('; ')}.`;
+  const never = unknownNames.length > 0 ? ` They never mention ${unknownNames.map((name) => `"${name}"`).join(', ')}.` : '';
+  if (places.length === 0) return `Your notes do not cover this: there are no notes indexed yet.`;
+  return `Your notes do not seem to cover this.${never} The nearest notes are: ${places.slice(0, 3).join('; ')}.`;
 }

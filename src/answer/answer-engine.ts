@@ -85,6 +85,7 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
   const judgement = judgeEvidence(
     query,
     retrieved.map((hit) => `${hit.chunk.heading}\n${hit.chunk.text}`),
+    { question, documentFrequency: (term) => index.keyword.documentFrequency(term) },
   );
   const timings = (generationStarted: number): Timings => ({
     retrieval_ms: retrievalMs,
@@ -103,7 +104,7 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
   if (!judgement.answerable) {
     const generationStarted = performance.now();
     yield sourcesEvent(state.mode, state.mode === 'extractive' ? state.notice : undefined);
-    const text = notCoveredAnswer(sources);
+    const text = notCoveredAnswer(sources, judgement.unknownNames);
     yield { type: 'delta', text };
     yield { type: 'done', answer: text, answerable: false, cited: [], timings: timings(generationStarted) };
     return;

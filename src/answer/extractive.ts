@@ -18,13 +18,18 @@ export interface Candidate {
   parent: string | undefined;
   /** Its sub-items, shown under it: a line often introduces the detail that answers. */
   children: string[];
+  /** The neighbouring items at the same level (before, after), shown around the best line as its context. */
+  siblings: [string | undefined, string | undefined];
   score: number;
 }
 
-/** Most lines this answer shows, and roughly how long it may get: readable at a glance. */
+/** Most lines this answer picks (the best one may bring two neighbours), and roughly how long it may get. */
 const MAX_LINES = 3;
 const MAX_CHARS = 600;
-/** A line is "short" when it reads as a fragment without its parent (e.g. "default is `x`"). */
+/**
+ * A line is "short" when it reads as a fragment without its parent (e.g. "default is `x`"); a short
+ * parent is a label ("YAML Anchors") worth showing before any of its items.
+ */
 const SHORT_LINE = 60;
 
 const LIST_MARKER = /^\s*(?:[-*+]|\d+[.)])\s+/;
@@ -53,32 +58,37 @@ export function scoreCandidates(query: QueryTerms, sources: ExtractSource[]): Ca
   const candidates: Candidate[] = [];
   sources.forEach((source, rank) => {
     const lines = source.text.split('\n');
-    let fenceParent: string | undefined;
+    let fenceAncestors: string[] = [];
     let inFence = false;
     lines.forEach((line, position) => {
       if (FENCE.test(line)) {
         inFence = !inFence;
-        // Lines of a code block belong to what introduces it (the line above the fence).
-        if (inFence) fenceParent = parentOf(lines, position);
+        // Lines of a code block belong to what introduces it (the lines above the fence).
+        if (inFence) fenceAncestors = ancestorsOf(lines, position);
         return;
       }
       if (line.trim() === '') return;
-      const parent = inFence ? fenceParent : parentOf(lines, position);
-      const parentTerms = parent === undefined ? new Set<string>() : new Set(tokenize(parent));
+      const ancestors = inFence ? fenceAncestors : ancestorsOf(lines, position);
       const pieces = inFence ? [line.trim()] : splitSentences(clean(line));
       for (const sentence of pieces) {
-        const own = new Set(tokenize(sentence));
-        if (own.size === 0) continue;
-        // A list item inherits half the credit of its parent's words ("depends_on > condition" → "default is x").
-        const inherited = new Set([...parentTerms].filter((term) => !own.has(term)));
-        const score = coverage(query, own) + 0.5 * coverage(query, inherited);
+        const seen = new Set(tokenize(sentence));
+        if (seen.size === 0) continue;
+        let score = coverage(query, seen);
+        // A list item inherits credit from the items it sits under, halving with each level
+        // ("depends_on > condition" → "default is service_started").
+        ancestors.forEach((ancestor, level) => {
+          const inherited = new Set(tokenize(ancestor).filter((term) => !seen.has(term)));
+          score += 0.5 ** (level + 1) * coverage(query, inherited);
+          for (const term of inherited) seen.add(term);
+        });
         const text = inFence ? `\`${sentence.replace(/`/g, '')}\`` : sentence;
         // Earlier sources are better evidence; the prior only breaks near-ties.
         candidates.push({
           n: source.n,
           text,
-          parent,
+          parent: ancestors[0],
           children: inFence ? [] : childrenOf(lines, position),
+          siblings: inFence || pieces.length > 1 ? [undefined, undefined] : siblingsOf(lines, position),
           score: score * (1 - 0.03 * rank),
         });
       }
@@ -87,16 +97,23 @@ export function scoreCandidates(query: QueryTerms, sources: ExtractSource[]): Ca
   return candidates.sort((a, b) => b.score - a.score);
 }
 
-/** The nearest non-blank line above `position` that is less indented (a list item's parent). */
-function parentOf(lines: readonly string[], position: number): string | undefined {
-  const line = lines[position] ?? '';
-  for (let above = position - 1; above >= 0; above -= 1) {
+/** Levels of list nesting whose words a line inherits. */
+const ANCESTOR_LEVELS = 3;
+
+/**
+ * The lines a list item sits under, nearest first: each is the nearest non-blank line above that
+ * is less indented than the one before.
+ */
+function ancestorsOf(lines: readonly string[], position: number): string[] {
+  const ancestors: string[] = [];
+  let indent = indentation(lines[position] ?? '');
+  for (let above = position - 1; above >= 0 && ancestors.length < ANCESTOR_LEVELS && indent > 0; above -= 1) {
     const candidate = lines[above] ?? '';
-    if (candidate.trim() !== '' && !FENCE.test(candidate) && indentation(candidate) < indentation(line)) {
-      return clean(candidate);
-    }
+    if (candidate.trim() === '' || FENCE.test(candidate) || indentation(candidate) >= indent) continue;
+    ancestors.push(clean(candidate));
+    indent = indentation(candidate);
   }
-  return undefined;
+  return ancestors;
 }
 
 /** Up to two lines directly under `position` that are more indented (its sub-items), outside code. */
@@ -112,9 +129,47 @@ function childrenOf(lines: readonly string[], position: number): string[] {
   return children;
 }
 
+/** The nearest items before and after `position` at the same indentation, with nothing shallower between. */
+function siblingsOf(lines: readonly string[], position: number): [string | undefined, string | undefined] {
+  const own = indentation(lines[position] ?? '');
+  const find = (step: number): string | undefined => {
+    let inFence = false;
+    for (let at = position + step; at >= 0 && at < lines.length; at += step) {
+      const candidate = lines[at] ?? '';
+      if (FENCE.test(candidate)) {
+        inFence = !inFence;
+        continue;
+      }
+      if (inFence || candidate.trim() === '') continue;
+      const depth = indentation(candidate);
+      if (depth < own) return undefined;
+      if (depth === own) return LIST_MARKER.test(candidate) ? clean(candidate) : undefined;
+    }
+    return undefined;
+  };
+  return [find(-1), find(1)];
+}
+
+/**
+ * The best line with its context, as a sentence-window: its sub-items when it has any, else the
+ * items just before and after it (an answer often sits right next to the line that names the topic).
+ */
+function displayWithContext(candidate: Candidate): string {
+  if (candidate.children.length > 0) return display(candidate);
+  const [before, after] = candidate.siblings;
+  const lines = [
+    ...(before === undefined ? [] : [`${before} [${candidate.n}]`]),
+    display(candidate),
+    ...(after === undefined ? [] : [`${after} [${candidate.n}]`]),
+  ];
+  return lines.join('\n- ');
+}
+
 function display(candidate: Candidate): string {
   const withParent =
-    candidate.parent !== undefined && candidate.text.length < SHORT_LINE && candidate.parent.length < 160
+    candidate.parent !== undefined &&
+    (candidate.text.length < SHORT_LINE || candidate.parent.length < SHORT_LINE) &&
+    candidate.parent.length < 160
       ? `${candidate.parent.replace(/:$/, '')}: ${candidate.text}`
       : candidate.text;
   const children = candidate.children.map((child) => `\n  - ${child}`).join('');
@@ -135,15 +190,17 @@ export function composeExtractiveAnswer(query: QueryTerms, sources: ExtractSourc
     return { answer: `- ${line} [${first.n}]`, cited: [first.n] };
   }
   const chosen: Candidate[] = [best];
-  let length = display(best).length;
+  const shown = displayWithContext(best);
+  let length = shown.length;
   for (const candidate of candidates.slice(1)) {
-    if (chosen.length >= MAX_LINES || candidate.score < best.score * 0.6) break;
-    if (chosen.some((kept) => kept.text === candidate.text)) continue;
+    if (chosen.length >= MAX_LINES || candidate.score < best.score * 0.5) break;
+    if (chosen.some((kept) => kept.text === candidate.text) || shown.includes(candidate.text)) continue;
     const line = display(candidate);
     if (length + line.length > MAX_CHARS) continue;
     chosen.push(candidate);
     length += line.length;
   }
   const cited = [...new Set(chosen.map((candidate) => candidate.n))].sort((a, b) => a - b);
-  return { answer: chosen.map((candidate) => `- ${display(candidate)}`).join('\n'), cited };
+  const lines = chosen.map((candidate, position) => `- ${position === 0 ? shown : display(candidate)}`);
+  return { answer: lines.join('\n'), cited };
 }
