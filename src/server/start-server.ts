@@ -91,6 +91,9 @@ export async function startServer(app: RequestListener, options: StartServerOpti
     const socket = request.socket;
     activeRequests.set(socket, (activeRequests.get(socket) ?? 0) + 1);
     response.once('close', () => {
+      // A client that hangs up closes the socket before its response: the socket is already
+      // forgotten then, and setting it again would keep every aborted exchange in memory for good.
+      if (!activeRequests.has(socket)) return;
       const left = Math.max(0, (activeRequests.get(socket) ?? 1) - 1);
       activeRequests.set(socket, left);
       if (stopping && left === 0) socket.end();

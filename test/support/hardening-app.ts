@@ -6,7 +6,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Socket } from 'node:net';
+import { Server, Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parseConfig, type Config } from '../../src/config.ts';
@@ -73,14 +73,13 @@ export async function startComposedServer(options: ComposedServerOptions = {}): 
     notesDir,
     indexDir,
     async ready(timeoutMs = 30_000) {
+      // Own sockets, not fetch's keep-alive pool, so no idle connection outlives the check.
       await until(async () => {
         const [ready, status] = await Promise.all([
-          fetch(`${url}/readyz`, { headers: authHeader(config) }),
-          fetch(`${url}/index/status`, { headers: authHeader(config) }),
+          requestOnce(url, 'GET', '/readyz', undefined, { headers: authHeader(config) }),
+          requestOnce(url, 'GET', '/index/status', undefined, { headers: authHeader(config) }),
         ]);
-        const body = (await status.json()) as { state?: string };
-        await ready.arrayBuffer();
-        return ready.status === 200 && body.state === 'idle';
+        return ready.status === 200 && status.status === 200 && (JSON.parse(status.body) as { state?: string }).state === 'idle';
       }, timeoutMs, 'the composed server did not become ready');
     },
     async close() {
@@ -111,6 +110,27 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs: 
 export function openServerSockets(port: number): number {
   const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
   return handles.filter((handle) => handle instanceof Socket && handle.localPort === port && !handle.destroyed).length;
+}
+
+/**
+ * Watches every connection the server on `port` accepts from now on, through weak references: after
+ * a forced GC, `retained()` says how many of those sockets are still reachable from anywhere. A
+ * socket that is closed but still retained is a leak, which counting open handles cannot see.
+ */
+export function trackServerSockets(port: number): { accepted(): number; retained(): number } {
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  const server = handles.find((handle): handle is Server => {
+    if (!(handle instanceof Server)) return false;
+    const address = handle.address();
+    return typeof address === 'object' && address !== null && address.port === port;
+  });
+  if (server === undefined) throw new Error(`no server listens on port ${port} in this process`);
+  const sockets: Array<WeakRef<Socket>> = [];
+  server.on('connection', (socket: Socket) => void sockets.push(new WeakRef(socket)));
+  return {
+    accepted: () => sockets.length,
+    retained: () => sockets.filter((reference) => reference.deref() !== undefined).length,
+  };
 }
 
 let collectGarbage: (() => void) | undefined;
@@ -164,6 +184,17 @@ export function postOnce(
   body: string,
   options: { headers?: Record<string, string>; abortAfterMs?: number } = {},
 ): Promise<RawExchange> {
+  return requestOnce(baseUrl, 'POST', path, body, { ...options, headers: { 'content-type': 'application/json', ...options.headers } });
+}
+
+/** Like `postOnce`, for any method; `body` undefined sends none. */
+export function requestOnce(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body: string | undefined,
+  options: { headers?: Record<string, string>; abortAfterMs?: number } = {},
+): Promise<RawExchange> {
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve) => {
     let status = 0;
@@ -180,10 +211,10 @@ export function postOnce(
       {
         host: hostname,
         port,
-        method: 'POST',
+        method,
         path,
         agent: false,
-        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...options.headers },
+        headers: { ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }), ...options.headers },
       },
       (response) => {
         status = response.statusCode ?? 0;
