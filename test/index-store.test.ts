@@ -251,6 +251,50 @@ describe.each(scenarios)('incremental index: $name', (scenario) => {
   });
 });
 
+describe('a run of small incremental updates', () => {
+  it('leaves the index a fresh build would: same chunks, each under its own vector, in memory and on disk', async () => {
+    const notesDir = await makeNotes();
+    const indexDir = await temp.make('asknotes-index-');
+    const embedder = createLocalEmbedder();
+    await updateIndex({ notesDir, indexDir, embedder });
+    const samplePath = join(notesDir, SAMPLE_NOTE);
+    const replacements: Array<[string, string]> = [
+      ['open-source for 10 years', 'open-source for a decade'],
+      ['Docker Scout', 'Docker Scout (GA)'],
+      ['depends_on', 'depends_on (with conditions)'],
+      ['Compose', 'Docker Compose'],
+    ];
+
+    for (const [round, [from, to]] of replacements.entries()) {
+      // Each round: an edit in the big note, a section added to the small one, a new note.
+      const sample = await readFile(samplePath, 'utf8');
+      expect(sample).toContain(from);
+      await writeFile(samplePath, sample.replace(from, to));
+      await writeFile(join(notesDir, SECOND_NOTE.path), `${await readFile(join(notesDir, SECOND_NOTE.path), 'utf8')}\n## Round ${round}\n\nThe tank ${round} filter was cleaned and its flow rate logged.\n`);
+      await writeNote(notesDir, `added/round-${round}.md`, `# Round ${round}\n\nCapybara census number ${round}: all present and accounted for.\n`);
+      const expected = await expectedChunks(notesDir);
+
+      const { index, summary } = await updateIndex({ notesDir, indexDir, embedder });
+      expect(summary.wroteGeneration).toBe(true);
+      expect(summary.embedded).toBeLessThan(expected.length / 4);
+      expect(index.chunks.map((chunk) => chunk.id).sort()).toEqual(expected.map((chunk) => chunk.id).sort());
+      await expectVectorsMatchChunks(index, embedder, expected);
+      // Every chunk is found by its own vector: the graph reaches every node.
+      for (const [label, chunk] of index.chunks.entries()) {
+        const [best] = await index.store.similaritySearchVectorWithScore(index.store.index.getPoint(label), 1);
+        expect((best?.[0].metadata as { embedHash?: string } | undefined)?.embedHash).toBe(chunk.embedHash);
+      }
+      // What another process loads from disk is exactly what the build returned.
+      const reopened = await openIndex(indexDir, createLocalEmbedder());
+      expect(reopened?.chunks).toEqual(index.chunks);
+      expect(reopened?.manifest).toEqual(index.manifest);
+      for (const label of index.chunks.keys()) {
+        expect(reopened!.store.index.getPoint(label)).toEqual(index.store.index.getPoint(label));
+      }
+    }
+  });
+});
+
 describe('leftovers of interrupted builds', () => {
   it('the next build removes generations of dead builders and keeps one a live process is still writing', async () => {
     const notesDir = await makeNotes();

@@ -127,6 +127,8 @@ describe('createLiveIndex', () => {
     const old = live.state().current!.index;
     const oldDirectory = old.directory;
     expect(notesOf(await retrieve(old, embedder, 'zebrafish aquarium pager', { k: 2 }))[0]).toBe(SECOND_NOTE.path);
+    // A snapshot of the served graph: an update must build beside it, never change it in place.
+    const oldPoints = old.chunks.map((_, label) => old.store.index.getPoint(label));
 
     const path = join(notesDir, SECOND_NOTE.path);
     await writeFile(path, (await readFile(path, 'utf8')).replaceAll('zebrafish', 'axolotl').replaceAll('Zebrafish', 'Axolotl'));
@@ -146,8 +148,11 @@ describe('createLiveIndex', () => {
     const stale = await retrieve(old, embedder, 'zebrafish aquarium pager', { k: 2 });
     expect(notesOf(stale)[0]).toBe(SECOND_NOTE.path);
     expect(stale[0]?.chunk.text).toContain('zebrafish');
-    expect((await retrieve(old, embedder, 'zebrafish', { k: 2, method: 'vector' })).length).toBe(2);
+    const staleVector = await retrieve(old, embedder, 'zebrafish aquarium pager', { k: 2, method: 'vector' });
+    expect(staleVector[0]?.chunk.note).toBe(SECOND_NOTE.path);
+    expect(staleVector[0]?.chunk.text).toContain('zebrafish');
     expect(old.keyword.search('zebrafish', 5).length).toBeGreaterThan(0);
+    expect(old.chunks.map((_, label) => old.store.index.getPoint(label))).toEqual(oldPoints);
   });
 
   it('keeps serving the current index when a build fails, and recovers on the next update', async () => {
