@@ -136,15 +136,18 @@ function isProcessAlive(pid: number): boolean {
   }
 }
 
-type LoadResult = { ok: true; index: LoadedIndex; vectors?: Float32Array } | { ok: false; reason: string };
+/** What the cheap checks of a generation establish: a manifest for this embedder, every file whole. */
+interface VerifiedGeneration {
+  directory: string;
+  manifest: Manifest;
+  /** The manifest text and each file's size and mtime: equal fingerprints mean an unchanged generation. */
+  fingerprint: string;
+}
 
-/** Loads and verifies a generation; never throws for a bad index, it explains instead. */
-async function loadGeneration(
-  directory: string,
-  embedder: Embedder,
-  efSearch: number,
-  withVectors: boolean,
-): Promise<LoadResult> {
+type Failure = { ok: false; reason: string };
+
+/** Reads and checks the manifest and the files it lists, without loading anything big. */
+async function verifyGeneration(directory: string, embedder: Embedder): Promise<{ ok: true; generation: VerifiedGeneration } | Failure> {
   let manifestText: string;
   try {
     manifestText = await readFile(join(directory, 'manifest.json'), 'utf8');
@@ -157,6 +160,7 @@ async function loadGeneration(
   if (manifest.embedder !== embedder.id) {
     return { ok: false, reason: `manifest is for embedder "${manifest.embedder}", not "${embedder.id}"` };
   }
+  const stamps: string[] = [];
   for (const name of FILES) {
     const expected = manifest.files[name];
     if (expected === undefined) return { ok: false, reason: `manifest does not list ${name}` };
@@ -165,7 +169,20 @@ async function loadGeneration(
     if (actual.size !== expected.bytes) {
       return { ok: false, reason: `${name} has ${actual.size} bytes, manifest says ${expected.bytes} (truncated?)` };
     }
+    stamps.push(`${name}:${actual.size}:${actual.mtimeMs}`);
   }
+  return { ok: true, generation: { directory, manifest, fingerprint: `${stamps.join(' ')}\n${manifestText}` } };
+}
+
+interface StoredGeneration {
+  store: HNSWLib;
+  /** Chunk i is graph label i. */
+  chunks: IndexedChunk[];
+}
+
+/** Loads the graph and the docstore (a fresh copy every time) and checks they agree with the manifest. */
+async function readStore(generation: VerifiedGeneration, embedder: Embedder): Promise<{ ok: true; stored: StoredGeneration } | Failure> {
+  const { directory, manifest } = generation;
   let store: HNSWLib;
   try {
     store = await HNSWLib.load(directory, embedder);
@@ -176,7 +193,6 @@ async function loadGeneration(
   if (count !== manifest.chunkCount) {
     return { ok: false, reason: `HNSW index holds ${count} vectors, manifest says ${manifest.chunkCount}` };
   }
-  store.index.setEf(Math.max(efSearch, 1));
   const chunks: IndexedChunk[] = [];
   for (let label = 0; label < count; label += 1) {
     const document = store.docstore.search(String(label));
@@ -186,25 +202,60 @@ async function loadGeneration(
     }
     chunks.push({ ...metadata, text: document.pageContent });
   }
-  let vectors: Float32Array | undefined;
-  if (withVectors) {
-    const bytes = await readFile(join(directory, 'vectors.bin'));
-    if (bytes.byteLength !== count * manifest.dimensions * 4) {
-      return { ok: false, reason: 'vectors.bin does not match the chunk count and dimensions' };
-    }
-    vectors = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  return { ok: true, stored: { store, chunks } };
+}
+
+/** vectors.bin: one row per chunk, in label order. */
+async function readVectors(directory: string, rows: number, dimensions: number): Promise<{ ok: true; vectors: Float32Array } | Failure> {
+  const bytes = await readFile(join(directory, 'vectors.bin'));
+  if (bytes.byteLength !== rows * dimensions * 4) {
+    return { ok: false, reason: 'vectors.bin does not match the chunk count and dimensions' };
   }
-  const keyword = KeywordIndex.build(chunks.map((chunk) => ({ id: chunk.id, text: keywordText(chunk) })));
-  embedder.useTermStatistics?.(keyword);
-  const index: LoadedIndex = {
+  return { ok: true, vectors: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) };
+}
+
+/**
+ * The generation each embedder last loaded or built. A generation folder never changes once
+ * written, so when its fingerprint (manifest, file sizes and times) is the same, the loaded index is
+ * too: a server's update right after opening, or after each build, does not load the index again.
+ */
+const loadedGenerations = new WeakMap<Embedder, { directory: string; fingerprint: string; index: LoadedIndex }>();
+
+function useIndex(index: LoadedIndex, embedder: Embedder, efSearch: number): LoadedIndex {
+  index.store.index.setEf(Math.max(efSearch, 1));
+  embedder.useTermStatistics?.(index.keyword);
+  return index;
+}
+
+function indexOf(directory: string, manifest: Manifest, chunks: IndexedChunk[], store: HNSWLib): LoadedIndex {
+  return {
     directory,
     manifest,
     chunks,
     byId: new Map(chunks.map((chunk) => [chunk.id, chunk])),
     store,
-    keyword,
+    keyword: KeywordIndex.build(chunks.map((chunk) => ({ id: chunk.id, text: keywordText(chunk) }))),
   };
-  return vectors === undefined ? { ok: true, index } : { ok: true, index, vectors };
+}
+
+/** Loads and verifies a generation; never throws for a bad index, it explains instead. */
+async function loadGeneration(
+  directory: string,
+  embedder: Embedder,
+  efSearch: number,
+): Promise<{ ok: true; index: LoadedIndex } | Failure> {
+  const verified = await verifyGeneration(directory, embedder);
+  if (!verified.ok) return verified;
+  const { generation } = verified;
+  const known = loadedGenerations.get(embedder);
+  if (known !== undefined && known.directory === directory && known.fingerprint === generation.fingerprint) {
+    return { ok: true, index: useIndex(known.index, embedder, efSearch) };
+  }
+  const read = await readStore(generation, embedder);
+  if (!read.ok) return read;
+  const index = indexOf(directory, generation.manifest, read.stored.chunks, read.stored.store);
+  loadedGenerations.set(embedder, { directory, fingerprint: generation.fingerprint, index });
+  return { ok: true, index: useIndex(index, embedder, efSearch) };
 }
 
 async function readCurrent(folder: string): Promise<string | undefined> {
@@ -216,6 +267,22 @@ async function readCurrent(folder: string): Promise<string | undefined> {
   }
 }
 
+function rejectGeneration(log: ((line: string) => void) | undefined, directory: string, reason: string): undefined {
+  log?.(`index ${directory} cannot be used (${reason}); rebuilding it`);
+  return undefined;
+}
+
+/** The folder of the live generation, or undefined (a CURRENT that names none is logged). */
+async function currentDirectory(indexDir: string, embedder: Embedder, log: ((line: string) => void) | undefined): Promise<string | undefined> {
+  const folder = join(indexDir, embedderFolder(embedder.id));
+  const current = await readCurrent(folder);
+  if (current !== undefined) return join(folder, current);
+  // No CURRENT is a fresh folder; a CURRENT that names no generation is damage, and worth a line.
+  const raw = await readFile(join(folder, 'CURRENT'), 'utf8').catch(() => undefined);
+  if (raw !== undefined) return rejectGeneration(log, folder, `CURRENT does not name a generation: ${JSON.stringify(raw.slice(0, 40))}`);
+  return undefined;
+}
+
 /**
  * Opens the live generation for this embedder, or returns undefined (with the reason logged in one
  * line) when there is none or it cannot be trusted. Never serves a partial or foreign index.
@@ -225,33 +292,10 @@ export async function openIndex(
   embedder: Embedder,
   options: { log?: (line: string) => void; efSearch?: number } = {},
 ): Promise<LoadedIndex | undefined> {
-  const result = await openCurrent(indexDir, embedder, options.efSearch ?? DEFAULT_HNSW.efSearch, false, options.log);
-  return result?.index;
-}
-
-async function openCurrent(
-  indexDir: string,
-  embedder: Embedder,
-  efSearch: number,
-  withVectors: boolean,
-  log: ((line: string) => void) | undefined,
-): Promise<{ index: LoadedIndex; vectors?: Float32Array } | undefined> {
-  const folder = join(indexDir, embedderFolder(embedder.id));
-  const current = await readCurrent(folder);
-  if (current === undefined) {
-    // No CURRENT is a fresh folder; a CURRENT that names no generation is damage, and worth a line.
-    const raw = await readFile(join(folder, 'CURRENT'), 'utf8').catch(() => undefined);
-    if (raw !== undefined) {
-      log?.(`index ${folder} cannot be used (CURRENT does not name a generation: ${JSON.stringify(raw.slice(0, 40))}); rebuilding it`);
-    }
-    return undefined;
-  }
-  const result = await loadGeneration(join(folder, current), embedder, efSearch, withVectors);
-  if (!result.ok) {
-    log?.(`index ${join(folder, current)} cannot be used (${result.reason}); rebuilding it`);
-    return undefined;
-  }
-  return result;
+  const directory = await currentDirectory(indexDir, embedder, options.log);
+  if (directory === undefined) return undefined;
+  const result = await loadGeneration(directory, embedder, options.efSearch ?? DEFAULT_HNSW.efSearch);
+  return result.ok ? result.index : rejectGeneration(options.log, directory, result.reason);
 }
 
 function float32Vector(vector: ArrayLike<number>, dimensions: number, what: string): Float32Array {
@@ -267,12 +311,13 @@ function float32Vector(vector: ArrayLike<number>, dimensions: number, what: stri
 
 /**
  * Builds or updates the index for the notes folder and returns the loaded result.
- * Only chunks whose embedded text is new are embedded; the rest reuse the previous generation's vectors.
+ * Only chunks whose embedded text is new are embedded; the rest reuse the previous generation's
+ * vectors, and a small change also reuses its graph (see `planReuse`).
  */
 export async function updateIndex(options: BuildOptions): Promise<{ index: LoadedIndex; summary: BuildSummary }> {
   const started = performance.now();
   const hnsw = options.hnsw ?? DEFAULT_HNSW;
-  const { embedder, signal } = options;
+  const { embedder, signal, log } = options;
   const folder = join(options.indexDir, embedderFolder(embedder.id));
 
   const loaded = await loadNotes(options.notesDir);
@@ -290,39 +335,53 @@ export async function updateIndex(options: BuildOptions): Promise<{ index: Loade
     chunks.push(...noteChunks);
     notesEntry[note.path] = { hash: note.hash, title: note.title, chunkIds: noteChunks.map((chunk) => chunk.id) };
   }
+  const summaryOf = (fields: Pick<BuildSummary, 'chunks' | 'embedded' | 'reused' | 'removed' | 'wroteGeneration'>): BuildSummary => ({
+    notes: loaded.notes.length,
+    failed: loaded.failures,
+    seconds: (performance.now() - started) / 1000,
+    ...fields,
+  });
 
-  const previous = options.rebuild
-    ? undefined
-    : await openCurrent(options.indexDir, embedder, hnsw.efSearch, true, options.log);
-
-  const unchanged =
+  // The previous generation: checked cheaply first, since when no note changed it is all we need.
+  let previous: VerifiedGeneration | undefined;
+  const currentDir = options.rebuild ? undefined : await currentDirectory(options.indexDir, embedder, log);
+  if (currentDir !== undefined) {
+    const verified = await verifyGeneration(currentDir, embedder);
+    if (verified.ok) previous = verified.generation;
+    else rejectGeneration(log, currentDir, verified.reason);
+  }
+  if (
     previous !== undefined &&
-    previous.index.manifest.chunkerVersion === CHUNKER_VERSION &&
-    sameNotes(previous.index.manifest, notesEntry, loaded.failures);
-  if (previous !== undefined && unchanged) {
-    return {
-      index: previous.index,
-      summary: {
-        notes: loaded.notes.length,
-        chunks: previous.index.chunks.length,
-        embedded: 0,
-        reused: previous.index.chunks.length,
-        removed: 0,
-        failed: loaded.failures,
-        seconds: (performance.now() - started) / 1000,
-        wroteGeneration: false,
-      },
-    };
+    previous.manifest.chunkerVersion === CHUNKER_VERSION &&
+    sameNotes(previous.manifest, notesEntry, loaded.failures)
+  ) {
+    const result = await loadGeneration(previous.directory, embedder, hnsw.efSearch);
+    if (result.ok) {
+      const count = result.index.chunks.length;
+      return { index: result.index, summary: summaryOf({ chunks: count, embedded: 0, reused: count, removed: 0, wroteGeneration: false }) };
+    }
+    previous = rejectGeneration(log, previous.directory, result.reason);
   }
 
-  // The vector cache: the previous generation's vectors, keyed by the hash of the embedded text.
-  const cache = new Map<string, Float32Array>();
-  let dimensions = previous?.index.manifest.dimensions ?? 0;
-  if (previous?.vectors !== undefined) {
-    previous.index.chunks.forEach((chunk, label) => {
-      cache.set(chunk.embedHash, previous.vectors!.subarray(label * dimensions, (label + 1) * dimensions));
-    });
+  // Something changed: its graph (a fresh copy, changed below) and vectors (the cache, by text hash).
+  let prior: (StoredGeneration & { manifest: Manifest; vectors: Float32Array; layout: GraphFileLayout | undefined }) | undefined;
+  if (previous !== undefined) {
+    const read = await readStore(previous, embedder);
+    const vectors = read.ok ? await readVectors(previous.directory, read.stored.chunks.length, previous.manifest.dimensions) : read;
+    if (!vectors.ok) rejectGeneration(log, previous.directory, vectors.reason);
+    else if (read.ok) {
+      const { manifest } = previous;
+      const layout = await graphFileLayout(join(previous.directory, 'hnswlib.index'), read.stored.chunks.length, manifest.dimensions, manifest.hnsw);
+      prior = { ...read.stored, manifest, vectors: vectors.vectors, layout };
+    }
   }
+  signal?.throwIfAborted();
+
+  const cache = new Map<string, Float32Array>();
+  let dimensions = prior?.manifest.dimensions ?? 0;
+  prior?.chunks.forEach((chunk, label) => {
+    cache.set(chunk.embedHash, prior.vectors.subarray(label * dimensions, (label + 1) * dimensions));
+  });
   const toEmbed = new Map<string, string>();
   for (const chunk of chunks) {
     if (!cache.has(chunk.embedHash) && !toEmbed.has(chunk.embedHash)) {
@@ -349,13 +408,14 @@ export async function updateIndex(options: BuildOptions): Promise<{ index: Loade
   }
   signal?.throwIfAborted();
 
-  const ordered = new Float32Array(chunks.length * dimensions);
-  chunks.forEach((chunk, label) => ordered.set(cache.get(chunk.embedHash)!, label * dimensions));
   const reused = chunks.length - pending.length;
-  const previousIds = new Set(previous?.index.chunks.map((chunk) => chunk.id) ?? []);
+  const previousIds = new Set(prior?.chunks.map((chunk) => chunk.id) ?? []);
   for (const chunk of chunks) previousIds.delete(chunk.id);
 
   options.onProgress?.({ phase: 'write', chunks: chunks.length });
+  const plan = prior === undefined ? undefined : planReuse(prior, chunks, hnsw, dimensions);
+  const reusing = plan === undefined || prior === undefined ? undefined : applyReuse(embedder, prior.store.index, plan, chunks, cache, dimensions);
+  const built = reusing ?? buildFresh(embedder, chunks, cache, dimensions, hnsw);
   const manifestBase = {
     format: INDEX_FORMAT,
     embedder: embedder.id,
@@ -367,24 +427,27 @@ export async function updateIndex(options: BuildOptions): Promise<{ index: Loade
     notes: notesEntry,
     failures: loaded.failures,
   };
-  const store = buildStore(embedder, chunks, ordered, dimensions, hnsw);
-  const directory = await writeGeneration(folder, store, ordered, manifestBase, signal);
-  await cleanOldGenerations(folder, directory);
+  const written = await writeGeneration(folder, built.store, built.vectors, manifestBase, signal, async (directory) => {
+    if (reusing === undefined) return;
+    // The reused graph still has its old labels: fix them in the file, then serve what the file holds.
+    const path = join(directory, 'hnswlib.index');
+    const layout = await graphFileLayout(path, chunks.length, dimensions, hnsw);
+    if (layout === undefined) throw new Error('the graph file just written has an unexpected layout');
+    await relabelGraphFile(path, layout, reusing.newLabels);
+    const graph = new hnswlib.HierarchicalNSW('cosine', Math.max(dimensions, 1));
+    await graph.readIndex(path);
+    const changed = [...(plan?.updates.map(([, position]) => position) ?? []), ...(plan?.additions ?? [])];
+    checkLabels(graph, chunks, cache, [0, chunks.length - 1, ...changed.slice(0, 64)]);
+    built.store = storeOf(embedder, graph, dimensions, built.store.docstore._docs);
+  });
+  await cleanOldGenerations(folder, written.directory);
 
-  const result = await loadGeneration(directory, embedder, hnsw.efSearch, false);
-  if (!result.ok) throw new Error(`the index just written does not load: ${result.reason}`);
+  // What was just written is what a load would return: keep it instead of reading it back.
+  const index = indexOf(written.directory, written.manifest, built.chunks, built.store);
+  loadedGenerations.set(embedder, { directory: written.directory, fingerprint: written.fingerprint, index });
   return {
-    index: result.index,
-    summary: {
-      notes: loaded.notes.length,
-      chunks: chunks.length,
-      embedded: pending.length,
-      reused,
-      removed: previousIds.size,
-      failed: loaded.failures,
-      seconds: (performance.now() - started) / 1000,
-      wroteGeneration: true,
-    },
+    index: useIndex(index, embedder, hnsw.efSearch),
+    summary: summaryOf({ chunks: chunks.length, embedded: pending.length, reused, removed: previousIds.size, wroteGeneration: true }),
   };
 }
 
@@ -400,26 +463,15 @@ function sameNotes(manifest: Manifest, notes: Manifest['notes'], failures: NoteF
   return failedBefore.join('\n') === failedNow.join('\n');
 }
 
-function buildStore(
-  embedder: Embedder,
-  chunks: IndexedChunk[],
-  vectors: Float32Array,
-  dimensions: number,
-  hnsw: HnswParameters,
-): HNSWLib {
-  // HNSWLib.addVectors() re-initialises an empty index with default parameters, so the graph is built
-  // here with ours and handed to HNSWLib, which then owns saving, loading and searching.
-  const index = new hnswlib.HierarchicalNSW('cosine', Math.max(dimensions, 1));
-  index.initIndex(Math.max(chunks.length, 1), hnsw.m, hnsw.efConstruction, 100);
-  const documents = new Map<string, Document>();
-  const point = new Array<number>(dimensions);
-  chunks.forEach((chunk, label) => {
-    const offset = label * dimensions;
-    for (let dimension = 0; dimension < dimensions; dimension += 1) point[dimension] = vectors[offset + dimension]!;
-    index.addPoint(point, label);
-    const { text, ...metadata } = chunk;
-    documents.set(String(label), new Document({ pageContent: text, metadata }));
-  });
+interface BuiltGeneration {
+  store: HNSWLib;
+  /** Chunk i is graph label i. */
+  chunks: IndexedChunk[];
+  /** One row per chunk, in label order. */
+  vectors: Float32Array;
+}
+
+function storeOf(embedder: Embedder, index: hnswlib.HierarchicalNSW, dimensions: number, documents: Map<string, Document>): HNSWLib {
   return new HNSWLib(embedder, {
     space: 'cosine',
     numDimensions: Math.max(dimensions, 1),
@@ -428,13 +480,215 @@ function buildStore(
   });
 }
 
+function documentOf(chunk: IndexedChunk): Document {
+  const { text, ...metadata } = chunk;
+  return new Document({ pageContent: text, metadata });
+}
+
+function buildFresh(
+  embedder: Embedder,
+  chunks: IndexedChunk[],
+  cache: Map<string, Float32Array>,
+  dimensions: number,
+  hnsw: HnswParameters,
+): BuiltGeneration {
+  // HNSWLib.addVectors() re-initialises an empty index with default parameters, so the graph is built
+  // here with ours and handed to HNSWLib, which then owns saving, loading and searching.
+  const index = new hnswlib.HierarchicalNSW('cosine', Math.max(dimensions, 1));
+  index.initIndex(Math.max(chunks.length, 1), hnsw.m, hnsw.efConstruction, 100);
+  const vectors = new Float32Array(chunks.length * dimensions);
+  const documents = new Map<string, Document>();
+  const point = new Array<number>(dimensions);
+  chunks.forEach((chunk, label) => {
+    const vector = cache.get(chunk.embedHash)!;
+    vectors.set(vector, label * dimensions);
+    for (let dimension = 0; dimension < dimensions; dimension += 1) point[dimension] = vector[dimension]!;
+    index.addPoint(point, label);
+    documents.set(String(label), documentOf(chunk));
+  });
+  return { store: storeOf(embedder, index, dimensions, documents), chunks, vectors };
+}
+
+/** Past this share of chunks with a new vector, a fresh graph is about as cheap and a little better. */
+const MAX_REUSE_WRITES = 0.2;
+
+interface ReusePlan {
+  /** Previous (or, for added nodes, temporary) label -> the new label: the chunk's position. */
+  newLabels: Int32Array;
+  /** Nodes that get another chunk's vector: [label now, position of the chunk]. */
+  updates: Array<[number, number]>;
+  /** Chunks that need a node of their own, added under temporary labels from the previous count on. */
+  additions: number[];
+}
+
+/**
+ * An incremental build keeps the previous graph and changes only what changed: a few graph updates
+ * instead of a whole new graph, the expensive part of a build. A chunk whose embedded text the
+ * previous generation has keeps that node; the nodes of chunks that are gone take the new chunks'
+ * vectors (updated in place, their neighbourhoods repaired); any further new chunks are added. The
+ * nodes are then relabelled (`relabelGraphFile`) so that, exactly as after a fresh build, chunk i
+ * is label i in note order. When chunks were removed overall, or too many changed, a fresh graph is
+ * built instead: hnswlib cannot drop a node, only mark it deleted.
+ */
+function planReuse(
+  prior: StoredGeneration & { manifest: Manifest; layout: GraphFileLayout | undefined },
+  chunks: IndexedChunk[],
+  hnsw: HnswParameters,
+  dimensions: number,
+): ReusePlan | undefined {
+  const previousCount = prior.chunks.length;
+  if (
+    prior.layout === undefined ||
+    prior.manifest.hnsw.m !== hnsw.m ||
+    prior.manifest.hnsw.efConstruction !== hnsw.efConstruction ||
+    prior.manifest.dimensions !== dimensions ||
+    previousCount === 0 ||
+    chunks.length < previousCount
+  ) {
+    return undefined;
+  }
+  const labelsByHash = new Map<string, number[]>();
+  prior.chunks.forEach((chunk, label) => {
+    const labels = labelsByHash.get(chunk.embedHash);
+    if (labels === undefined) labelsByHash.set(chunk.embedHash, [label]);
+    else labels.push(label);
+  });
+  const newLabels = new Int32Array(chunks.length).fill(-1);
+  const homeless: number[] = [];
+  chunks.forEach((chunk, position) => {
+    const label = labelsByHash.get(chunk.embedHash)?.shift();
+    if (label === undefined) homeless.push(position);
+    else newLabels[label] = position;
+  });
+  if (homeless.length > MAX_REUSE_WRITES * chunks.length) return undefined;
+  const updates: Array<[number, number]> = [];
+  let next = 0;
+  for (let label = 0; label < previousCount; label += 1) {
+    if (newLabels[label] !== -1) continue;
+    const position = homeless[next++]!;
+    updates.push([label, position]);
+    newLabels[label] = position;
+  }
+  const additions = homeless.slice(next);
+  additions.forEach((position, offset) => (newLabels[previousCount + offset] = position));
+  return { newLabels, updates, additions };
+}
+
+function applyReuse(
+  embedder: Embedder,
+  graph: hnswlib.HierarchicalNSW,
+  plan: ReusePlan,
+  chunks: IndexedChunk[],
+  cache: Map<string, Float32Array>,
+  dimensions: number,
+): BuiltGeneration & { newLabels: Int32Array } {
+  const previousCount = graph.getCurrentCount();
+  if (chunks.length > graph.getMaxElements()) graph.resizeIndex(chunks.length);
+  const point = new Array<number>(dimensions);
+  const place = (label: number, position: number): void => {
+    const vector = cache.get(chunks[position]!.embedHash)!;
+    for (let dimension = 0; dimension < dimensions; dimension += 1) point[dimension] = vector[dimension]!;
+    // An existing label is updated in place (neighbourhood repaired); a new one is inserted.
+    graph.addPoint(point, label);
+  };
+  for (const [label, position] of plan.updates) place(label, position);
+  plan.additions.forEach((position, offset) => place(previousCount + offset, position));
+  // Everything but the graph is laid out exactly as a fresh build lays it out.
+  const vectors = new Float32Array(chunks.length * dimensions);
+  const documents = new Map<string, Document>();
+  chunks.forEach((chunk, position) => {
+    vectors.set(cache.get(chunk.embedHash)!, position * dimensions);
+    documents.set(String(position), documentOf(chunk));
+  });
+  return { store: storeOf(embedder, graph, dimensions, documents), chunks, vectors, newLabels: plan.newLabels };
+}
+
+/**
+ * Where the labels sit in an hnswlib index file (hnswlib 0.8 `saveIndex`): a 96-byte header, then
+ * one fixed-size record per node holding its level-0 links, its vector and its label (uint64 LE).
+ * hnswlib-node cannot relabel a node, but the file can be: the loader rebuilds its label table
+ * from these fields.
+ */
+interface GraphFileLayout {
+  count: number;
+  recordBytes: number;
+  labelOffset: number;
+}
+
+const GRAPH_HEADER_BYTES = 96;
+
+/** Reads and checks the header of an index file; undefined if it is not the layout expected. */
+async function graphFileLayout(
+  path: string,
+  count: number,
+  dimensions: number,
+  hnsw: Pick<HnswParameters, 'm' | 'efConstruction'>,
+): Promise<GraphFileLayout | undefined> {
+  const handle = await open(path, 'r');
+  try {
+    const header = Buffer.alloc(GRAPH_HEADER_BYTES);
+    const { bytesRead } = await handle.read(header, 0, GRAPH_HEADER_BYTES, 0);
+    const { size } = await handle.stat();
+    const field = (offset: number) => Number(header.readBigUInt64LE(offset));
+    const layout = { count: field(16), recordBytes: field(24), labelOffset: field(32) };
+    const dataOffset = field(40);
+    const sane =
+      bytesRead === GRAPH_HEADER_BYTES &&
+      field(0) === 0 &&
+      layout.count === count &&
+      layout.labelOffset === dataOffset + dimensions * 4 &&
+      layout.recordBytes === layout.labelOffset + 8 &&
+      field(72) === hnsw.m &&
+      field(88) === hnsw.efConstruction &&
+      size >= GRAPH_HEADER_BYTES + count * layout.recordBytes;
+    return sane ? layout : undefined;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Checks that these labels hold their chunks' vectors (hnswlib stores them normalised for cosine). */
+function checkLabels(graph: hnswlib.HierarchicalNSW, chunks: IndexedChunk[], cache: Map<string, Float32Array>, labels: number[]): void {
+  for (const label of labels) {
+    const expected = cache.get(chunks[label]!.embedHash)!;
+    const actual = graph.getPoint(label);
+    let dot = 0;
+    let norm = 0;
+    expected.forEach((value, dimension) => {
+      dot += value * (actual[dimension] ?? 0);
+      norm += value * value;
+    });
+    if (norm > 0 && dot / Math.sqrt(norm) < 0.999) throw new Error(`graph label ${label} does not hold its chunk's vector after relabelling`);
+  }
+}
+
+/** Rewrites every node's label in an index file through `newLabels` (old label -> new label). */
+async function relabelGraphFile(path: string, layout: GraphFileLayout, newLabels: Int32Array): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    const records = Buffer.alloc(layout.count * layout.recordBytes);
+    await handle.read(records, 0, records.length, GRAPH_HEADER_BYTES);
+    for (let node = 0; node < layout.count; node += 1) {
+      const at = node * layout.recordBytes + layout.labelOffset;
+      const label = newLabels[Number(records.readBigUInt64LE(at))];
+      if (label === undefined || label < 0) throw new Error(`graph node ${node} has no new label`);
+      records.writeBigUInt64LE(BigInt(label), at);
+    }
+    await handle.write(records, 0, records.length, GRAPH_HEADER_BYTES);
+  } finally {
+    await handle.close();
+  }
+}
+
 async function writeGeneration(
   folder: string,
   store: HNSWLib,
   vectors: Float32Array,
   manifestBase: Omit<Manifest, 'files'>,
   signal: AbortSignal | undefined,
-): Promise<string> {
+  /** Runs once the files are written, before they are synced and listed in the manifest. */
+  afterSave: (directory: string) => Promise<void>,
+): Promise<{ directory: string; manifest: Manifest; fingerprint: string }> {
   await mkdir(folder, { recursive: true });
   const name = `gen-${Date.now().toString(36)}-${process.pid}`;
   const directory = join(folder, name);
@@ -443,20 +697,26 @@ async function writeGeneration(
   try {
     await store.save(directory);
     await writeFile(join(directory, 'vectors.bin'), new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength));
+    await afterSave(directory);
     const files: Manifest['files'] = {};
+    const stamps: string[] = [];
     for (const file of FILES) {
       const path = join(directory, file);
       await fsyncPath(path);
-      files[file] = { bytes: (await stat(path)).size };
+      const { size, mtimeMs } = await stat(path);
+      files[file] = { bytes: size };
+      stamps.push(`${file}:${size}:${mtimeMs}`);
     }
     signal?.throwIfAborted();
-    await writeFileAtomic(join(directory, 'manifest.json'), JSON.stringify({ ...manifestBase, files }));
+    const manifest: Manifest = { ...manifestBase, files };
+    const manifestText = JSON.stringify(manifest);
+    await writeFileAtomic(join(directory, 'manifest.json'), manifestText);
     await fsyncPath(directory);
     // The switch: until this rename, readers keep loading the previous generation.
     await writeFileAtomic(join(folder, 'CURRENT'), `${name}\n`);
     await fsyncPath(folder);
     await rm(join(directory, BUILDING_MARKER), { force: true });
-    return directory;
+    return { directory, manifest, fingerprint: `${stamps.join(' ')}\n${manifestText}` };
   } catch (error) {
     await rm(directory, { recursive: true, force: true });
     throw error;
