@@ -4,14 +4,17 @@
  * and the stand-in Ollama as OLLAMA_HOST. This file starts one, and gives the tests what they
  * measure: open server sockets, heap after a forced GC, raw SSE clients that abort on cue.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Server, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { main } from '../../src/main.ts';
-import { createTempDirs, copySampleNotes, writeNote } from './index-fixtures.ts';
+import { copySampleNotes, writeNote } from './index-fixtures.ts';
 import { capturingLogger, parseSse, type CapturingLogger, type SseMessage } from './start-test-server.ts';
 
 export interface ComposedServer {
@@ -35,15 +38,19 @@ export interface ComposedServerOptions {
 }
 
 export async function startComposedServer(options: ComposedServerOptions = {}): Promise<ComposedServer> {
-  const temp = createTempDirs();
-  const notesDir = await temp.make('asknotes-hardening-notes-');
-  const indexDir = await temp.make('asknotes-hardening-index-');
+  const notesDir = await mkdtemp(join(tmpdir(), 'asknotes-hardening-notes-'));
+  const indexDir = await mkdtemp(join(tmpdir(), 'asknotes-hardening-index-'));
+  // close() does not wait for a re-index still running in the background (a real process just
+  // exits), so its last files may land while the folders are removed: retry until they are gone.
+  const temp = {
+    cleanup: () => Promise.all([notesDir, indexDir].map((dir) => rm(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 }))),
+  };
   await copySampleNotes(notesDir);
   for (const [path, text] of Object.entries(options.notes ?? {})) await writeNote(notesDir, path, text);
   const config = parseConfig({
     NOTES_DIR: notesDir,
     INDEX_DIR: indexDir,
-    HOST: '127.0.0.1',
+    // HOST is left to its default (loopback), which the security test relies on.
     PORT: '0',
     EMBEDDINGS: 'local',
     LLM: 'none',
@@ -73,11 +80,13 @@ export async function startComposedServer(options: ComposedServerOptions = {}): 
     notesDir,
     indexDir,
     async ready(timeoutMs = 30_000) {
+      // Tests only ever connect to loopback, even when the server reports a wider bind address.
+      const local = url.replace('//0.0.0.0:', '//127.0.0.1:');
       // Own sockets, not fetch's keep-alive pool, so no idle connection outlives the check.
       await until(async () => {
         const [ready, status] = await Promise.all([
-          requestOnce(url, 'GET', '/readyz', undefined, { headers: authHeader(config) }),
-          requestOnce(url, 'GET', '/index/status', undefined, { headers: authHeader(config) }),
+          requestOnce(local, 'GET', '/readyz', undefined, { headers: authHeader(config) }),
+          requestOnce(local, 'GET', '/index/status', undefined, { headers: authHeader(config) }),
         ]);
         return ready.status === 200 && status.status === 200 && (JSON.parse(status.body) as { state?: string }).state === 'idle';
       }, timeoutMs, 'the composed server did not become ready');
