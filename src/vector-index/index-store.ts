@@ -3,7 +3,8 @@
  *
  *   INDEX_DIR/<embedder folder>/
  *     CURRENT             name of the live generation (replaced atomically with rename)
- *     gen-<time>-<pid>/   hnswlib.index, args.json, docstore.json (HNSWLib.save), vectors.bin, manifest.json
+ *     gen-<time>-<pid>/   hnswlib.index, args.json, docstore.json (HNSWLib.save), vectors.bin,
+ *                         keyword.bin (the keyword index's postings), manifest.json
  *
  * A build writes a new generation aside and only then points CURRENT at it, so a crash at any moment
  * leaves the previous generation loadable. HNSWLib.save() writes three files non-atomically and
@@ -20,7 +21,7 @@ import hnswlib from 'hnswlib-node';
 import type { Embedder } from '../embeddings/embedder.ts';
 import { CHUNKER_VERSION, chunkMarkdown, type Chunk } from '../notes/chunk-markdown.ts';
 import { loadNotes, type NoteFailure } from '../notes/load-notes.ts';
-import { KeywordIndex } from './keyword-index.ts';
+import { KeywordIndex, type KeywordDocument } from './keyword-index.ts';
 import { INDEX_FORMAT, parseManifest, type Manifest } from './manifest.ts';
 
 export interface HnswParameters {
@@ -82,6 +83,11 @@ export interface BuildOptions {
 }
 
 const FILES = ['hnswlib.index', 'args.json', 'docstore.json', 'vectors.bin'] as const;
+/**
+ * The keyword index's postings (`KeywordIndex.serialize`): optional, since generations written
+ * before it existed lack it (their keyword index is built when they are loaded).
+ */
+const KEYWORD_FILE = 'keyword.bin';
 const BUILDING_MARKER = 'BUILDING';
 
 /** Folder name for an embedder id: readable, filesystem-safe. */
@@ -171,6 +177,15 @@ async function verifyGeneration(directory: string, embedder: Embedder): Promise<
     }
     stamps.push(`${name}:${actual.size}:${actual.mtimeMs}`);
   }
+  const keyword = manifest.files[KEYWORD_FILE];
+  if (keyword !== undefined) {
+    const actual = await stat(join(directory, KEYWORD_FILE)).catch(() => undefined);
+    if (actual === undefined) return { ok: false, reason: `${KEYWORD_FILE} is missing` };
+    if (actual.size !== keyword.bytes) {
+      return { ok: false, reason: `${KEYWORD_FILE} has ${actual.size} bytes, manifest says ${keyword.bytes} (truncated?)` };
+    }
+    stamps.push(`${KEYWORD_FILE}:${actual.size}:${actual.mtimeMs}`);
+  }
   return { ok: true, generation: { directory, manifest, fingerprint: `${stamps.join(' ')}\n${manifestText}` } };
 }
 
@@ -227,15 +242,23 @@ function useIndex(index: LoadedIndex, embedder: Embedder, efSearch: number): Loa
   return index;
 }
 
-function indexOf(directory: string, manifest: Manifest, chunks: IndexedChunk[], store: HNSWLib): LoadedIndex {
-  return {
-    directory,
-    manifest,
-    chunks,
-    byId: new Map(chunks.map((chunk) => [chunk.id, chunk])),
-    store,
-    keyword: KeywordIndex.build(chunks.map((chunk) => ({ id: chunk.id, text: keywordText(chunk) }))),
-  };
+function keywordDocuments(chunks: IndexedChunk[]): KeywordDocument[] {
+  return chunks.map((chunk) => ({ id: chunk.id, text: keywordText(chunk) }));
+}
+
+function indexOf(directory: string, manifest: Manifest, chunks: IndexedChunk[], store: HNSWLib, keyword: KeywordIndex): LoadedIndex {
+  return { directory, manifest, chunks, byId: new Map(chunks.map((chunk) => [chunk.id, chunk])), store, keyword };
+}
+
+/** The saved keyword index when there is one made by today's analyzer, else one built now. */
+async function loadKeyword(generation: VerifiedGeneration, chunks: IndexedChunk[]): Promise<KeywordIndex> {
+  const documents = keywordDocuments(chunks);
+  if (generation.manifest.files[KEYWORD_FILE] !== undefined) {
+    const saved = await readFile(join(generation.directory, KEYWORD_FILE)).catch(() => undefined);
+    const keyword = saved === undefined ? undefined : KeywordIndex.deserialize(saved, documents);
+    if (keyword !== undefined) return keyword;
+  }
+  return KeywordIndex.build(documents);
 }
 
 /** Loads and verifies a generation; never throws for a bad index, it explains instead. */
@@ -253,7 +276,8 @@ async function loadGeneration(
   }
   const read = await readStore(generation, embedder);
   if (!read.ok) return read;
-  const index = indexOf(directory, generation.manifest, read.stored.chunks, read.stored.store);
+  const { chunks, store } = read.stored;
+  const index = indexOf(directory, generation.manifest, chunks, store, await loadKeyword(generation, chunks));
   loadedGenerations.set(embedder, { directory, fingerprint: generation.fingerprint, index });
   return { ok: true, index: useIndex(index, embedder, efSearch) };
 }
@@ -427,7 +451,8 @@ export async function updateIndex(options: BuildOptions): Promise<{ index: Loade
     notes: notesEntry,
     failures: loaded.failures,
   };
-  const written = await writeGeneration(folder, built.store, built.vectors, manifestBase, signal, async (directory) => {
+  const keyword = KeywordIndex.build(keywordDocuments(built.chunks));
+  const written = await writeGeneration(folder, built.store, built.vectors, keyword.serialize(), manifestBase, signal, async (directory) => {
     if (reusing === undefined) return;
     // The reused graph still has its old labels: fix them in the file, then serve what the file holds.
     const path = join(directory, 'hnswlib.index');
@@ -443,7 +468,7 @@ export async function updateIndex(options: BuildOptions): Promise<{ index: Loade
   await cleanOldGenerations(folder, written.directory);
 
   // What was just written is what a load would return: keep it instead of reading it back.
-  const index = indexOf(written.directory, written.manifest, built.chunks, built.store);
+  const index = indexOf(written.directory, written.manifest, built.chunks, built.store, keyword);
   loadedGenerations.set(embedder, { directory: written.directory, fingerprint: written.fingerprint, index });
   return {
     index: useIndex(index, embedder, hnsw.efSearch),
@@ -684,6 +709,7 @@ async function writeGeneration(
   folder: string,
   store: HNSWLib,
   vectors: Float32Array,
+  keyword: Uint8Array,
   manifestBase: Omit<Manifest, 'files'>,
   signal: AbortSignal | undefined,
   /** Runs once the files are written, before they are synced and listed in the manifest. */
@@ -697,10 +723,11 @@ async function writeGeneration(
   try {
     await store.save(directory);
     await writeFile(join(directory, 'vectors.bin'), new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength));
+    await writeFile(join(directory, KEYWORD_FILE), keyword);
     await afterSave(directory);
     const files: Manifest['files'] = {};
     const stamps: string[] = [];
-    for (const file of FILES) {
+    for (const file of [...FILES, KEYWORD_FILE]) {
       const path = join(directory, file);
       await fsyncPath(path);
       const { size, mtimeMs } = await stat(path);

@@ -3,8 +3,11 @@
  * embeddings blur (exact names, flags, numbers: `--dry-run`, `service_started`, `10gb`) and gives
  * the answer engine a second, independent ranking to fuse with the vector search.
  *
- * Built in memory from the chunks at load time (it is cheap: an inverted index with typed-array
- * postings); never persisted, so it can never disagree with the chunks it was built from.
+ * Built in memory from the chunks (an inverted index with typed-array postings). The index store
+ * also saves it in each generation (`serialize`), because analysing 50,000 chunks again is most of
+ * what opening a large index costs; `deserialize` only accepts postings made by the same analyzer
+ * from the same documents (checked on a probe text and a sample of the documents), else the caller
+ * builds afresh.
  */
 import { scanTokens, tokenize } from '../embeddings/tokenize.ts';
 
@@ -36,6 +39,8 @@ export class KeywordIndex {
   private readonly ids: string[];
   private readonly numberOf: Map<string, number>;
   private readonly postings: Map<string, Postings>;
+  /** Terms per document. */
+  private readonly lengths: Int32Array;
   /** 1 - b + b * length / averageLength, per document: the length part of BM25's denominator. */
   private readonly lengthNorms: Float32Array;
   private readonly k1: number;
@@ -45,7 +50,7 @@ export class KeywordIndex {
   private constructor(
     ids: string[],
     postings: Map<string, Postings>,
-    lengths: number[],
+    lengths: Int32Array,
     options: KeywordIndexOptions,
   ) {
     const k1 = options.k1 ?? 1.2;
@@ -53,6 +58,7 @@ export class KeywordIndex {
     this.ids = ids;
     this.numberOf = new Map(ids.map((id, number) => [id, number]));
     this.postings = postings;
+    this.lengths = lengths;
     this.k1 = k1;
     const totalLength = lengths.reduce((sum, length) => sum + length, 0);
     const averageLength = ids.length > 0 && totalLength > 0 ? totalLength / ids.length : 1;
@@ -105,7 +111,121 @@ export class KeywordIndex {
         frequencies: Float32Array.from(termFrequencies[termNumber] ?? []),
       });
     }
-    return new KeywordIndex(ids, postings, lengths, options);
+    return new KeywordIndex(ids, postings, Int32Array.from(lengths), options);
+  }
+
+  /**
+   * The postings as bytes, to save beside the chunks they were built from. Layout (little-endian):
+   * six uint32 (magic, documents, terms, postings, term bytes, probe bytes), then int32 length per
+   * document, int32 postings count per term, all postings' documents (int32) and frequencies
+   * (float32), the terms (UTF-8, newline-separated), and the analyzer's terms for a probe text.
+   */
+  serialize(): Uint8Array {
+    const encoder = new TextEncoder();
+    const terms = [...this.postings.keys()];
+    const termBytes = encoder.encode(terms.join('\n'));
+    const probeBytes = encoder.encode(probeTerms());
+    let total = 0;
+    for (const postings of this.postings.values()) total += postings.documents.length;
+    const words = SAVED_HEADER_WORDS + this.ids.length + terms.length + 2 * total;
+    const bytes = new Uint8Array(words * 4 + termBytes.length + probeBytes.length);
+    const header = new Uint32Array(bytes.buffer, 0, SAVED_HEADER_WORDS);
+    header.set([SAVED_MAGIC, this.ids.length, terms.length, total, termBytes.length, probeBytes.length]);
+    let offset = SAVED_HEADER_WORDS * 4;
+    const take = (count: number) => {
+      const at = offset;
+      offset += count * 4;
+      return at;
+    };
+    new Int32Array(bytes.buffer, take(this.ids.length), this.ids.length).set(this.lengths);
+    const counts = new Int32Array(bytes.buffer, take(terms.length), terms.length);
+    const documents = new Int32Array(bytes.buffer, take(total), total);
+    const frequencies = new Float32Array(bytes.buffer, take(total), total);
+    let position = 0;
+    terms.forEach((term, index) => {
+      const postings = this.postings.get(term)!;
+      counts[index] = postings.documents.length;
+      documents.set(postings.documents, position);
+      frequencies.set(postings.frequencies, position);
+      position += postings.documents.length;
+    });
+    bytes.set(termBytes, offset);
+    bytes.set(probeBytes, offset + termBytes.length);
+    return bytes;
+  }
+
+  /**
+   * The index `serialize` saved for these documents (same ids, same order), or undefined when the
+   * bytes are not such an index, or were made by an analyzer that now analyses differently.
+   */
+  static deserialize(
+    saved: Uint8Array,
+    documents: readonly KeywordDocument[],
+    options: KeywordIndexOptions = {},
+  ): KeywordIndex | undefined {
+    // Typed-array views need 4-byte alignment.
+    const bytes = saved.byteOffset % 4 === 0 ? saved : saved.slice();
+    if (bytes.byteLength < SAVED_HEADER_WORDS * 4) return undefined;
+    const [magic, documentCount, termCount, total, termLength, probeLength] = new Uint32Array(bytes.buffer, bytes.byteOffset, SAVED_HEADER_WORDS);
+    if (magic !== SAVED_MAGIC || documentCount !== documents.length) return undefined;
+    const words = SAVED_HEADER_WORDS + documentCount + termCount! + 2 * total!;
+    if (bytes.byteLength !== words * 4 + termLength! + probeLength!) return undefined;
+    let offset = bytes.byteOffset + SAVED_HEADER_WORDS * 4;
+    const take = (count: number) => {
+      const at = offset;
+      offset += count * 4;
+      return at;
+    };
+    const lengths = new Int32Array(bytes.buffer, take(documentCount), documentCount);
+    const counts = new Int32Array(bytes.buffer, take(termCount!), termCount!);
+    const allDocuments = new Int32Array(bytes.buffer, take(total!), total!);
+    const allFrequencies = new Float32Array(bytes.buffer, take(total!), total!);
+    const decoder = new TextDecoder();
+    const text = (length: number) => {
+      const value = decoder.decode(new Uint8Array(bytes.buffer, offset, length));
+      offset += length;
+      return value;
+    };
+    const terms = termCount === 0 ? [] : text(termLength!).split('\n');
+    if (termCount === 0) offset += termLength!;
+    if (terms.length !== termCount || text(probeLength!) !== probeTerms()) return undefined;
+    const postings = new Map<string, Postings>();
+    let position = 0;
+    for (const [index, term] of terms.entries()) {
+      const count = counts[index]!;
+      if (count < 0 || position + count > total!) return undefined;
+      postings.set(term, {
+        documents: allDocuments.subarray(position, position + count),
+        frequencies: allFrequencies.subarray(position, position + count),
+      });
+      position += count;
+    }
+    const ids = documents.map((document) => document.id);
+    const index = new KeywordIndex(ids, postings, lengths, options);
+    if (index.numberOf.size !== ids.length) return undefined;
+    // Same analyzer, same documents: a sample analysed again must match the saved postings exactly.
+    const step = Math.max(1, Math.floor(documents.length / SAVED_SAMPLE));
+    for (let number = 0; number < documents.length; number += step) {
+      if (!index.agreesWith(number, documents[number]!.text)) return undefined;
+    }
+    return index;
+  }
+
+  /** Whether document `number`'s saved length and term frequencies are what `text` analyses to. */
+  private agreesWith(number: number, text: string): boolean {
+    const counts = new Map<string, number>();
+    let length = 0;
+    scanTokens(text, (term) => {
+      length++;
+      counts.set(term, (counts.get(term) ?? 0) + 1);
+    });
+    if (length !== this.lengths[number]) return false;
+    for (const [term, count] of counts) {
+      const postings = this.postings.get(term);
+      const at = postings === undefined ? -1 : indexOf(postings.documents, number);
+      if (at === -1 || postings?.frequencies[at] !== count) return false;
+    }
+    return true;
   }
 
   /** Number of documents. */
@@ -186,19 +306,36 @@ export class KeywordIndex {
 
   private contains(number: number, term: string): boolean {
     const documents = this.postings.get(term)?.documents;
-    if (documents === undefined) return false;
-    let low = 0;
-    let high = documents.length - 1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      const value = documents[middle] ?? 0;
-      if (value === number) return true;
-      if (value < number) low = middle + 1;
-      else high = middle - 1;
-    }
-    return false;
+    return documents !== undefined && indexOf(documents, number) !== -1;
   }
 
+}
+
+const SAVED_MAGIC = 0x31574b41; // "AKW1"
+const SAVED_HEADER_WORDS = 6;
+/** Documents re-analysed to check a saved index. */
+const SAVED_SAMPLE = 32;
+/** Compounds, stop words, stems, diacritics, digits: a changed analyzer almost surely changes these terms. */
+const ANALYZER_PROBE =
+  "Docker Compose's depends_on waits for service_started; run `docker build --dry-run` with spin.toml v1.1 " +
+  '(10gb, café, naïve résumé), the vulnerabilities were running and ran, mikesir87 @ docker/metadata-action.';
+
+function probeTerms(): string {
+  return tokenize(ANALYZER_PROBE).join('\n');
+}
+
+/** Position of `number` in an increasing array, or -1. */
+function indexOf(sorted: Int32Array, number: number): number {
+  let low = 0;
+  let high = sorted.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const value = sorted[middle] ?? 0;
+    if (value === number) return middle;
+    if (value < number) low = middle + 1;
+    else high = middle - 1;
+  }
+  return -1;
 }
 
 /** Whether `a` ranks before `b`: higher score, then earlier document (deterministic ties). */
