@@ -59,6 +59,32 @@ describe('a saved keyword index', () => {
   });
 });
 
+describe('updating a keyword index from an earlier one', () => {
+  const expectSame = (updated: KeywordIndex, built: KeywordIndex, given: KeywordDocument[]) => {
+    expect(updated.size).toBe(built.size);
+    for (const query of [...queries, 'extra words', 'brand new words here']) {
+      expect(updated.search(query, 10)).toEqual(built.search(query, 10));
+      for (const term of built.terms(query)) expect(updated.documentFrequency(term)).toBe(built.documentFrequency(term));
+      for (const { id } of given) expect(updated.coverage(query, id)).toBe(built.coverage(query, id));
+    }
+  };
+
+  it.each([
+    ['nothing changed', documents, [0, 1, 2, 3, 4]],
+    ['one text changed', documents.map((document, index) => (index === 2 ? { id: 'c2', text: 'Brand new words here about the cache.' } : document)), [0, 1, -1, 3, 4]],
+    ['documents removed', [documents[0]!, documents[3]!], [0, 3]],
+    ['documents added in between', [documents[0]!, { id: 'x', text: 'extra words about docker' }, ...documents.slice(1)], [0, -1, 1, 2, 3, 4]],
+    ['everything new', [{ id: 'y', text: 'brand new words here' }], [-1]],
+    ['kept documents in another order (falls back to a build)', [documents[2]!, documents[0]!], [2, 0]],
+  ])('gives what a fresh build gives: %s', (_name, given, previousNumbers) => {
+    const updated = KeywordIndex.update(KeywordIndex.build(documents), given, previousNumbers);
+    const built = KeywordIndex.build(given);
+    expectSame(updated, built, given);
+    // And it saves and loads like a built one.
+    expectSame(KeywordIndex.deserialize(updated.serialize(), given)!, built, given);
+  });
+});
+
 describe('the index store saves the keyword index with each generation', () => {
   it('opens without analysing the chunks again, and falls back to analysing when the file is unusable', async () => {
     const corpus = await generateCorpus({ seed: 5, targetChunks: 120, dir: await temp.make('asknotes-kw-notes-') });

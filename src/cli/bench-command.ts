@@ -178,12 +178,12 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         workspace,
         size: largest,
         queries,
-        exactQueries: Math.min(queries, options.exactQueries ?? (options.full ? 300 : 60)),
+        exactQueries: Math.min(queries, options.exactQueries ?? (options.full ? 300 : 40)),
         log,
       });
     }
     if (has('serving') || has('startup')) {
-      const requests = options.servingRequests ?? (options.full ? { single: 100, concurrent: 320 } : { single: 20, concurrent: 96 });
+      const requests = options.servingRequests ?? (options.full ? { single: 60, concurrent: 320 } : { single: 12, concurrent: 96 });
       const { startup, serving } = await runServingBench({
         workspace,
         size: largest,

@@ -20,7 +20,7 @@ import { SynchronousInMemoryDocstore } from '@langchain/community/stores/doc/in_
 import hnswlib from 'hnswlib-node';
 import type { Embedder } from '../embeddings/embedder.ts';
 import { CHUNKER_VERSION, chunkMarkdown, type Chunk } from '../notes/chunk-markdown.ts';
-import { loadNotes, type NoteFailure } from '../notes/load-notes.ts';
+import { loadNotes, type Note, type NoteFailure } from '../notes/load-notes.ts';
 import { KeywordIndex, type KeywordDocument } from './keyword-index.ts';
 import { INDEX_FORMAT, parseManifest, type Manifest } from './manifest.ts';
 
@@ -347,18 +347,6 @@ export async function updateIndex(options: BuildOptions): Promise<{ index: Loade
   const loaded = await loadNotes(options.notesDir);
   signal?.throwIfAborted();
   options.onProgress?.({ phase: 'scan', notes: loaded.notes.length });
-  const chunks: IndexedChunk[] = [];
-  const notesEntry: Manifest['notes'] = {};
-  const embedTexts = new Map<string, string>();
-  for (const note of loaded.notes) {
-    const noteChunks = chunkMarkdown(note).map((chunk) => {
-      const indexed = toIndexedChunk(chunk, note.title);
-      embedTexts.set(indexed.embedHash, chunk.embedText);
-      return indexed;
-    });
-    chunks.push(...noteChunks);
-    notesEntry[note.path] = { hash: note.hash, title: note.title, chunkIds: noteChunks.map((chunk) => chunk.id) };
-  }
   const summaryOf = (fields: Pick<BuildSummary, 'chunks' | 'embedded' | 'reused' | 'removed' | 'wroteGeneration'>): BuildSummary => ({
     notes: loaded.notes.length,
     failed: loaded.failures,
@@ -374,11 +362,8 @@ export async function updateIndex(options: BuildOptions): Promise<{ index: Loade
     if (verified.ok) previous = verified.generation;
     else rejectGeneration(log, currentDir, verified.reason);
   }
-  if (
-    previous !== undefined &&
-    previous.manifest.chunkerVersion === CHUNKER_VERSION &&
-    sameNotes(previous.manifest, notesEntry, loaded.failures)
-  ) {
+  const sameChunker = previous?.manifest.chunkerVersion === CHUNKER_VERSION;
+  if (previous !== undefined && sameChunker && sameNotes(previous.manifest, loaded.notes, loaded.failures)) {
     const result = await loadGeneration(previous.directory, embedder, hnsw.efSearch);
     if (result.ok) {
       const count = result.index.chunks.length;
@@ -398,6 +383,31 @@ export async function updateIndex(options: BuildOptions): Promise<{ index: Loade
       const layout = await graphFileLayout(join(previous.directory, 'hnswlib.index'), read.stored.chunks.length, manifest.dimensions, manifest.hnsw);
       prior = { ...read.stored, manifest, vectors: vectors.vectors, layout };
     }
+  }
+  signal?.throwIfAborted();
+
+  // Chunks in note order. A note the previous generation holds unchanged (same bytes, title and
+  // chunker) keeps its chunks from there: chunking and hashing 50,000 chunks again costs seconds.
+  const priorById = new Map(prior?.chunks.map((chunk) => [chunk.id, chunk]));
+  const chunks: IndexedChunk[] = [];
+  const notesEntry: Manifest['notes'] = {};
+  const embedTexts = new Map<string, string>();
+  for (const note of loaded.notes) {
+    const before = sameChunker ? prior?.manifest.notes[note.path] : undefined;
+    const kept =
+      before !== undefined && before.hash === note.hash && before.title === note.title
+        ? before.chunkIds.map((id) => priorById.get(id))
+        : undefined;
+    const noteChunks =
+      kept !== undefined && kept.every((chunk) => chunk !== undefined)
+        ? (kept as IndexedChunk[])
+        : chunkMarkdown(note).map((chunk) => {
+            const indexed = toIndexedChunk(chunk, note.title);
+            embedTexts.set(indexed.embedHash, chunk.embedText);
+            return indexed;
+          });
+    chunks.push(...noteChunks);
+    notesEntry[note.path] = { hash: note.hash, title: note.title, chunkIds: noteChunks.map((chunk) => chunk.id) };
   }
   signal?.throwIfAborted();
 
@@ -451,7 +461,7 @@ export async function updateIndex(options: BuildOptions): Promise<{ index: Loade
     notes: notesEntry,
     failures: loaded.failures,
   };
-  const keyword = KeywordIndex.build(keywordDocuments(built.chunks));
+  const keyword = await keywordFor(built.chunks, prior === undefined || previous === undefined ? undefined : { ...prior, generation: previous }, embedder);
   const written = await writeGeneration(folder, built.store, built.vectors, keyword.serialize(), manifestBase, signal, async (directory) => {
     if (reusing === undefined) return;
     // The reused graph still has its old labels: fix them in the file, then serve what the file holds.
@@ -476,16 +486,47 @@ export async function updateIndex(options: BuildOptions): Promise<{ index: Loade
   };
 }
 
-function sameNotes(manifest: Manifest, notes: Manifest['notes'], failures: NoteFailure[]): boolean {
-  const before = Object.entries(manifest.notes);
-  if (before.length !== Object.keys(notes).length) return false;
-  for (const [path, entry] of before) {
-    const now = notes[path];
-    if (now === undefined || now.hash !== entry.hash || now.title !== entry.title) return false;
+function sameNotes(manifest: Manifest, notes: readonly Note[], failures: NoteFailure[]): boolean {
+  if (Object.keys(manifest.notes).length !== notes.length) return false;
+  for (const note of notes) {
+    const before = manifest.notes[note.path];
+    if (before === undefined || before.hash !== note.hash || before.title !== note.title) return false;
   }
   const failedBefore = manifest.failures.map((failure) => `${failure.path}\0${failure.reason}`).sort();
   const failedNow = failures.map((failure) => `${failure.path}\0${failure.reason}`).sort();
   return failedBefore.join('\n') === failedNow.join('\n');
+}
+
+/**
+ * The keyword index of the new chunks: updated from the previous generation's (cached, or saved in
+ * its keyword.bin) when there is one, so only changed chunks are analysed again; else built.
+ */
+async function keywordFor(
+  chunks: IndexedChunk[],
+  prior: { chunks: IndexedChunk[]; generation: VerifiedGeneration } | undefined,
+  embedder: Embedder,
+): Promise<KeywordIndex> {
+  const documents = keywordDocuments(chunks);
+  if (prior === undefined) return KeywordIndex.build(documents);
+  const known = loadedGenerations.get(embedder);
+  let previous =
+    known !== undefined && known.directory === prior.generation.directory && known.fingerprint === prior.generation.fingerprint
+      ? known.index.keyword
+      : undefined;
+  if (previous === undefined && prior.generation.manifest.files[KEYWORD_FILE] !== undefined) {
+    const saved = await readFile(join(prior.generation.directory, KEYWORD_FILE)).catch(() => undefined);
+    if (saved !== undefined) previous = KeywordIndex.deserialize(saved, keywordDocuments(prior.chunks));
+  }
+  if (previous === undefined) return KeywordIndex.build(documents);
+  const labels = new Map(prior.chunks.map((chunk, label) => [chunk.id, label]));
+  // Same id means same note and text; the keyword text also holds the title and heading.
+  const previousNumbers = chunks.map((chunk) => {
+    const label = labels.get(chunk.id);
+    const before = label === undefined ? undefined : prior.chunks[label];
+    const same = before !== undefined && before.title === chunk.title && before.heading === chunk.heading && before.text === chunk.text;
+    return same ? label! : -1;
+  });
+  return KeywordIndex.update(previous, documents, previousNumbers);
 }
 
 interface BuiltGeneration {
