@@ -76,7 +76,7 @@ describe('npm run bench, tiny', () => {
     expect(results.index?.ollama?.requests).toBeGreaterThan(0);
     expect(results.retrieval?.queries).toBeGreaterThan(0);
     expect(results.startup?.chunks).toBe(results.index?.incremental[0]?.chunks);
-    expect(results.serving?.runs.map((run) => run.clients)).toEqual([1, 32]);
+    expect(results.serving?.runs.map((run) => `${run.clients} ${run.arrivals}`)).toEqual(['1 staggered', '32 staggered', '32 simultaneous']);
     // Every answer went through the stand-in's chat model, so every overhead was measured.
     for (const run of results.serving?.runs ?? []) {
       expect(run.errors).toBe(0);
@@ -92,7 +92,7 @@ describe('npm run bench, tiny', () => {
     const incremental = results.index?.incremental[0];
     expect(incremental?.embedded).toBe(incremental?.changedChunks);
     const table = formatTable(results);
-    for (const label of ['local full build', 'incremental', 'Ollama embedder', 'hybrid retrieval', 'exact cosine scan', 'startup to ready', 'POST /ask, 32 clients']) {
+    for (const label of ['local full build', 'incremental', 'Ollama embedder', 'hybrid retrieval', 'exact cosine scan', 'startup to ready', 'POST /ask, 32 clients (staggered)', 'POST /ask, 32 clients (simultaneous)']) {
       expect(table).toContain(label);
     }
     // The workspace is removed unless --keep.

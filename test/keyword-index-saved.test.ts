@@ -8,6 +8,7 @@ import { readFile, truncate, writeFile, stat, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLocalEmbedder } from '../src/embeddings/local-embedder.ts';
 import { KeywordIndex, type KeywordDocument } from '../src/vector-index/keyword-index.ts';
+import { tokenize } from '../src/embeddings/tokenize.ts';
 import { openIndex, updateIndex } from '../src/vector-index/index-store.ts';
 import { generateCorpus } from './support/synthetic-corpus.ts';
 import { createTempDirs } from './support/index-fixtures.ts';
@@ -82,6 +83,50 @@ describe('updating a keyword index from an earlier one', () => {
     expectSame(updated, built, given);
     // And it saves and loads like a built one.
     expectSame(KeywordIndex.deserialize(updated.serialize(), given)!, built, given);
+  });
+});
+
+describe('searching stops early on common words, exactly', () => {
+  it('returns the k best documents with their full BM25 scores, as scoring every document does', async () => {
+    const corpus = await generateCorpus({ seed: 9, targetChunks: 600, dir: await temp.make('asknotes-kw-maxscore-') });
+    const texts = (await Promise.all(corpus.files.map((file) => readFile(join(corpus.dir, file), 'utf8')))).flatMap((text) => text.split(/\n\s*\n/));
+    const docs = texts.map((text, index) => ({ id: String(index), text }));
+    const index = KeywordIndex.build(docs);
+    // The reference: every document scored in full (k1 1.2, b 0.75; the index keeps norms as float32).
+    const counts = docs.map((doc) => {
+      const terms = tokenize(doc.text);
+      const map = new Map<string, number>();
+      for (const term of terms) map.set(term, (map.get(term) ?? 0) + 1);
+      return { map, length: terms.length };
+    });
+    const average = counts.reduce((sum, { length }) => sum + length, 0) / counts.length;
+    const reference = (query: string): number[] =>
+      counts.map(({ map, length }) => {
+        const norm = Math.fround(1 - 0.75 + (0.75 * length) / average);
+        let score = 0;
+        for (const term of index.terms(query)) {
+          const frequency = map.get(term) ?? 0;
+          if (frequency > 0) score += (index.idf(term) * frequency * 2.2) / (frequency + 1.2 * norm);
+        }
+        return score;
+      });
+    let checked = 0;
+    for (let position = 0; position < docs.length; position += 37) {
+      // A passage's words plus the corpus's most common ones: the case early stopping is for.
+      const query = `${docs[position]!.text.split(/\s+/).slice(3, 9).join(' ')} docker container build image`;
+      for (const k of [1, 5, 25]) {
+        const expected = reference(query);
+        const hits = index.search(query, k);
+        const best = [...expected].filter((score) => score > 0).sort((a, b) => b - a);
+        expect(hits).toHaveLength(Math.min(k, best.length));
+        hits.forEach((hit, rank) => {
+          expect(hit.score).toBeCloseTo(expected[Number(hit.id)]!, 9);
+          expect(hit.score).toBeCloseTo(best[rank]!, 9);
+        });
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(30);
   });
 });
 

@@ -190,8 +190,9 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         serve: has('serving'),
         tokenDelayMs: TOKEN_DELAY_MS,
         runs: [
-          { clients: 1, requests: requests.single },
-          { clients: 32, requests: requests.concurrent },
+          { clients: 1, requests: requests.single, arrivals: 'staggered' },
+          { clients: 32, requests: requests.concurrent, arrivals: 'staggered' },
+          { clients: 32, requests: requests.concurrent, arrivals: 'simultaneous' },
         ],
         log,
       });

@@ -340,14 +340,26 @@ export class KeywordIndex {
   search(query: string, k: number): KeywordHit[] {
     if (k <= 0 || this.ids.length === 0) return [];
     const { scores, touched, lengthNorms, k1 } = this;
-    let scored = 0;
+    // Rarest terms first (MaxScore, Turtle & Flood 1995): a term adds at most idf * (k1 + 1) to a
+    // document, so once the terms left cannot lift a document nobody has scored yet above the k-th
+    // best so far, the common terms' long postings only need visiting for documents already scored.
+    // Exact: the same k documents with the same scores (summed in another order) as a full scan.
+    const terms: Array<{ postings: Postings; idf: number }> = [];
     for (const term of this.terms(query)) {
       const postings = this.postings.get(term);
-      if (postings === undefined) continue;
-      const idf = this.idf(term);
+      if (postings !== undefined) terms.push({ postings, idf: this.idf(term) });
+    }
+    terms.sort((a, b) => b.idf - a.idf);
+    let remaining = 0;
+    for (const { idf } of terms) remaining += idf * (k1 + 1);
+    let scored = 0;
+    let next = 0;
+    for (; next < terms.length; next++) {
+      // (Checking costs a selection over the scored documents: skipped when they are very many.)
+      if (scored >= k && scored <= MAX_SCORE_CHECK && remaining * (1 + 1e-9) < kthBest(touched.subarray(0, scored), scores, k)) break;
+      const { postings, idf } = terms[next]!;
       const { documents, frequencies } = postings;
-      // The hot loop of a query (tens of thousands of postings for a common word at 50,000
-      // chunks): plain typed-array reads, in bounds by construction.
+      // The hot loop of a query: plain typed-array reads, in bounds by construction.
       for (let index = 0; index < documents.length; index++) {
         const number = documents[index]!;
         const frequency = frequencies[index]!;
@@ -355,6 +367,27 @@ export class KeywordIndex {
         const score = scores[number]!;
         if (score === 0) touched[scored++] = number;
         scores[number] = score + gain;
+      }
+      remaining -= idf * (k1 + 1);
+    }
+    for (; next < terms.length; next++) {
+      const { postings, idf } = terms[next]!;
+      const { documents, frequencies } = postings;
+      const add = (index: number, number: number): void => {
+        const frequency = frequencies[index]!;
+        scores[number] = scores[number]! + (idf * frequency * (k1 + 1)) / (frequency + k1 * lengthNorms[number]!);
+      };
+      if (scored * 20 < documents.length) {
+        for (let candidate = 0; candidate < scored; candidate++) {
+          const number = touched[candidate]!;
+          const index = indexOf(documents, number);
+          if (index !== -1) add(index, number);
+        }
+      } else {
+        for (let index = 0; index < documents.length; index++) {
+          const number = documents[index]!;
+          if (scores[number] !== 0) add(index, number);
+        }
       }
     }
     const candidates = touched.subarray(0, scored);
@@ -430,6 +463,15 @@ function ranksBefore(scores: Float64Array, a: number, b: number): boolean {
   const scoreA = scores[a] ?? 0;
   const scoreB = scores[b] ?? 0;
   return scoreA > scoreB || (scoreA === scoreB && a < b);
+}
+
+/** Above this many scored documents, `search` no longer tries to stop early. */
+const MAX_SCORE_CHECK = 8192;
+
+/** The k-th highest score among `candidates` (at least k of them). */
+function kthBest(candidates: Int32Array, scores: Float64Array, k: number): number {
+  const best = selectTop(candidates, scores, k);
+  return scores[best[best.length - 1]!]!;
 }
 
 /** The k best of `candidates`, best first: a size-k heap whose root is the worst kept. */

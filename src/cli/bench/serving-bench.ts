@@ -33,6 +33,12 @@ export interface StartupFigures {
 
 export interface ServingRun {
   clients: number;
+  /**
+   * `staggered`: client i sends its first question i/clients of an answer's duration after the
+   * first, as users arriving one by one (closed loop from then on); `simultaneous`: all at once,
+   * and since every answer takes as long, again at once each round: a burst of `clients` requests.
+   */
+  arrivals: Arrivals;
   requests: number;
   errors: number;
   /** Answered without a chat call (the notes did not cover the question): not timed. */
@@ -48,6 +54,8 @@ export interface ServingRun {
   firstDeltaAfterFirstTokenMs: LatencySummary;
 }
 
+export type Arrivals = 'staggered' | 'simultaneous';
+
 export interface ServingFigures {
   chunks: number;
   tokenDelayMs: number;
@@ -61,8 +69,7 @@ export interface ServingBenchOptions {
   /** Run the serving part after startup (false: startup only). */
   serve: boolean;
   tokenDelayMs: number;
-  /** Requests per run: [clients, requests][]. */
-  runs: Array<{ clients: number; requests: number }>;
+  runs: Array<{ clients: number; requests: number; arrivals: Arrivals }>;
   log: (line: string) => void;
 }
 
@@ -139,9 +146,12 @@ export async function runServingBench(
     // Warm-up (untimed): the first answers pay for lazy module loading and JIT.
     for (const question of questions.splice(0, 5)) await ask(server.url, question);
     const runs: ServingRun[] = [];
-    for (const { clients, requests } of options.runs) {
-      log(`serving: ${requests} answers at ${clients} concurrent client(s), ${options.tokenDelayMs} ms per token`);
-      runs.push(await serve(server.url, fake, times, questions.splice(0, requests), clients));
+    // What the stand-in takes per answer: the spacing of staggered arrivals.
+    const answerMs = ANSWER_TOKENS.length * options.tokenDelayMs;
+    for (const { clients, requests, arrivals } of options.runs) {
+      log(`serving: ${requests} answers at ${clients} concurrent client(s) (${arrivals}), ${options.tokenDelayMs} ms per token`);
+      const spacingMs = arrivals === 'staggered' ? answerMs / clients : 0;
+      runs.push({ ...(await serve(server.url, fake, times, questions.splice(0, requests), clients, spacingMs)), arrivals });
     }
     return {
       startup,
@@ -156,7 +166,7 @@ export async function runServingBench(
 async function servingQuestions(
   workspace: BenchWorkspace,
   size: number,
-  runs: Array<{ requests: number }>,
+  runs: ReadonlyArray<{ requests: number }>,
 ): Promise<string[]> {
   const corpus = await workspace.corpus(size);
   const texts = await Promise.all(
@@ -315,10 +325,12 @@ async function serve(
   times: WeakMap<FakeCall, CallTimes>,
   questions: string[],
   clients: number,
-): Promise<ServingRun> {
+  spacingMs: number,
+): Promise<Omit<ServingRun, 'arrivals'>> {
   const results = new Map<string, AskTiming>();
   let next = 0;
-  const client = async (): Promise<void> => {
+  const client = async (_: unknown, position: number): Promise<void> => {
+    if (spacingMs > 0) await new Promise((resolve) => setTimeout(resolve, position * spacingMs));
     while (next < questions.length) {
       const question = questions[next++] ?? '';
       results.set(question, await ask(url, question));

@@ -55,7 +55,7 @@ export function resultRows(results: BenchResults): Row[] {
     ]);
   }
   for (const run of serving?.runs ?? []) {
-    const label = `${run.clients} client${run.clients === 1 ? '' : 's'}`;
+    const label = run.clients === 1 ? '1 client' : `${run.clients} clients (${run.arrivals})`;
     rows.push([
       `POST /ask, ${label}, ${number(run.requests)} answers`,
       `first delta ${ms(run.firstDeltaMs)}; total ${ms(run.totalMs)}; errors ${number(run.errors)}`,
