@@ -75,7 +75,8 @@ export function formatTable(results: BenchResults): string {
     lines.push('', 'Targets:');
     const targetWidth = Math.max(...results.targets.map((check) => check.name.length));
     for (const check of results.targets) {
-      const value = `${number(check.value, check.unit === 'ms' || check.unit === '' ? 2 : check.unit === 's' ? 2 : 0)}${check.unit === '' ? '' : ` ${check.unit}`}`;
+      const digits = check.unit === 'ms' || check.unit === 's' || check.unit === '' ? 2 : check.unit === '%' ? 1 : 0;
+      const value = `${number(check.value, digits)}${check.unit === '' ? '' : ` ${check.unit}`}`;
       lines.push(`${check.met ? 'met   ' : 'MISSED'}  ${check.name.padEnd(targetWidth)}  ${value} (target ${check.target})`);
     }
   }
