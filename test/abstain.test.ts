@@ -59,10 +59,10 @@ describe('judgeEvidence', () => {
     },
     {
       name: 'words spread over several sources, none covers enough alone',
-      question: 'zebra river morning',
-      sources: ['a zebra', 'the river', 'every morning'],
+      question: 'zebra river morning lantern harbour',
+      sources: ['a zebra', 'the river', 'every morning', 'a lantern', 'the harbour'],
       answerable: false,
-      coverage: 1 / 3,
+      coverage: 1 / 5,
     },
     {
       name: 'inflections match through the stemmer',

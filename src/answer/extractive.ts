@@ -116,14 +116,20 @@ function ancestorsOf(lines: readonly string[], position: number): string[] {
   return ancestors;
 }
 
-/** Up to two lines directly under `position` that are more indented (its sub-items), outside code. */
+/** Up to two lines under `position` that are more indented (its sub-items), skipping code blocks. */
 function childrenOf(lines: readonly string[], position: number): string[] {
   const own = indentation(lines[position] ?? '');
   const children: string[] = [];
+  let inFence = false;
   for (let below = position + 1; below < lines.length && children.length < 2; below += 1) {
     const candidate = lines[below] ?? '';
-    if (candidate.trim() === '') continue;
-    if (indentation(candidate) <= own || FENCE.test(candidate)) break;
+    if (FENCE.test(candidate)) {
+      if (!inFence && indentation(candidate) <= own) break;
+      inFence = !inFence;
+      continue;
+    }
+    if (inFence || candidate.trim() === '') continue;
+    if (indentation(candidate) <= own) break;
     children.push(clean(candidate));
   }
   return children;
@@ -172,7 +178,7 @@ function display(candidate: Candidate): string {
     candidate.parent.length < 160
       ? `${candidate.parent.replace(/:$/, '')}: ${candidate.text}`
       : candidate.text;
-  const children = candidate.children.map((child) => `\n  - ${child}`).join('');
+  const children = candidate.children.map((child) => `\n  - ${child} [${candidate.n}]`).join('');
   return `${withParent} [${candidate.n}]${children}`;
 }
 
