@@ -200,6 +200,13 @@ describe('composeExtractiveAnswer', () => {
     expect(bullets(answer).filter((bullet) => bullet.includes('compose watch syncs files'))).toHaveLength(1);
   });
 
+  it('shows a line\'s sub-items past its code block, each cited, and no extra line that only repeats words on screen', () => {
+    const { answer } = composeExtractiveAnswer(ask('default depends_on condition'), [{ n: 1, text: COMPOSE_TIPS }]);
+    expect(answer).toContain('  - default is `service_started` [1]');
+    // `depends_on:` (a line of the code block) adds no word the answer does not already show.
+    expect(answer).not.toMatch(/`depends_on:`/);
+  });
+
   it('no word of the question in any source: the first line of the best source, cited', () => {
     const { answer, cited } = composeExtractiveAnswer(ask('zebra'), [
       { n: 1, text: '\n- Compose watch syncs files\n- more' },

@@ -198,13 +198,17 @@ export function composeExtractiveAnswer(query: QueryTerms, sources: ExtractSourc
   const chosen: Candidate[] = [best];
   const shown = displayWithContext(best);
   let length = shown.length;
+  const shownTerms = new Set(tokenize(shown));
   for (const candidate of candidates.slice(1)) {
     if (chosen.length >= MAX_LINES || candidate.score < best.score * 0.5) break;
     if (chosen.some((kept) => kept.text === candidate.text) || shown.includes(candidate.text)) continue;
+    // A line whose words are all on screen already (a code line naming the key its heading names) adds nothing.
+    if (tokenize(candidate.text).every((term) => shownTerms.has(term))) continue;
     const line = display(candidate);
     if (length + line.length > MAX_CHARS) continue;
     chosen.push(candidate);
     length += line.length;
+    for (const term of tokenize(line)) shownTerms.add(term);
   }
   const cited = [...new Set(chosen.map((candidate) => candidate.n))].sort((a, b) => a - b);
   const lines = chosen.map((candidate, position) => `- ${position === 0 ? shown : display(candidate)}`);
