@@ -7,10 +7,9 @@
  *   - the index on disk loads without complaint and is exactly the old build or the new one;
  *   - the next start (the next trial's child) serves, answers, and catches up to the notes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import { createLocalEmbedder } from '../src/embeddings/local-embedder.ts';
 import { openIndex, updateIndex } from '../src/vector-index/index-store.ts';
 import { requestOnce, until } from './support/hardening-app.ts';
 import { REPO_ROOT, collectLog, createTempDirs, expectedManifestContent, hashDirectory, manifestContent } from './support/index-fixtures.ts';
+import { spawnLineChild } from './support/line-child.ts';
 import { createRandom, generateCorpus } from './support/synthetic-corpus.ts';
 
 const TRIALS = 10;
@@ -28,65 +28,32 @@ const CHILD = join(REPO_ROOT, 'test/support/hardening-server-child.ts');
 type SetName = 'old' | 'new';
 type ManifestContent = Awaited<ReturnType<typeof expectedManifestContent>>;
 
+type LogLine = { msg: string; [field: string]: unknown };
+
 interface ServerChild {
   child: ChildProcess;
   /** Parsed JSON log lines (and the plain `loaded` line as {msg: 'loaded'}). */
-  lines: Array<{ msg: string; [field: string]: unknown }>;
+  lines: LogLine[];
   stderr(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   running(): boolean;
   /** Resolves with the first line whose msg matches; rejects if the child exits first. */
-  waitFor(match: (msg: string) => boolean): Promise<{ msg: string; [field: string]: unknown }>;
+  waitFor(match: (msg: string) => boolean): Promise<LogLine>;
 }
 
 const children = new Set<ChildProcess>();
 
+function parseLogLine(line: string): LogLine {
+  try {
+    return JSON.parse(line) as LogLine;
+  } catch {
+    return { msg: line };
+  }
+}
+
 function spawnServer(): ServerChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-  children.add(child);
-  const lines: ServerChild['lines'] = [];
-  let stderr = '';
-  let exitedAlready = false;
-  const listeners = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    try {
-      lines.push(JSON.parse(line) as { msg: string });
-    } catch {
-      lines.push({ msg: line });
-    }
-    for (const listener of listeners) listener();
-  });
-  child.stderr!.on('data', (data: Buffer) => (stderr += data.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => {
-      exitedAlready = true;
-      children.delete(child);
-      for (const listener of listeners) listener();
-      resolve({ code, signal });
-    }),
-  );
-  return {
-    child,
-    lines,
-    stderr: () => stderr,
-    exited,
-    running: () => !exitedAlready,
-    waitFor: (match) =>
-      new Promise((resolve, reject) => {
-        const check = (): void => {
-          const line = lines.find((candidate) => match(candidate.msg));
-          if (line !== undefined) {
-            listeners.delete(check);
-            resolve(line);
-          } else if (exitedAlready) {
-            listeners.delete(check);
-            reject(new Error(`server child exited first: ${stderr}`));
-          }
-        };
-        listeners.add(check);
-        check();
-      }),
-  };
+  const server = spawnLineChild(CHILD, REPO_ROOT, parseLogLine, children);
+  return { ...server, waitFor: (match) => server.waitFor((line) => match(line.msg), 'the expected log line') };
 }
 
 const temp = createTempDirs();

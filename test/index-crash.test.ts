@@ -3,10 +3,9 @@
  * switches the index between two note sets; after every kill the index must load without a word of
  * complaint and be exactly the old build or exactly the new one. The notes are never written.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { appendFile, cp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +21,7 @@ import {
   hashDirectory,
   manifestContent,
 } from './support/index-fixtures.ts';
+import { spawnLineChild, type LineChild } from './support/line-child.ts';
 import { createRandom, generateCorpus } from './support/synthetic-corpus.ts';
 
 const TRIALS = 20;
@@ -31,69 +31,16 @@ const SEED = Number(process.env['CRASH_SEED'] ?? 20231004);
 const CORPUS_CHUNKS = 600;
 const CRASH_INDEXER = join(REPO_ROOT, 'test/support/crash-indexer.ts');
 
-interface Indexer {
-  child: ChildProcess;
-  lines: string[];
-  /** performance.now() when each line arrived. */
-  times: number[];
-  stderr: () => string;
+interface Indexer extends Omit<LineChild<string>, 'waitFor'> {
   /** Resolves with the first line starting with `prefix`; rejects if the child exits first. */
   waitFor(prefix: string): Promise<string>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  running(): boolean;
 }
 
 const children = new Set<ChildProcess>();
 
 function spawnIndexer(): Indexer {
-  const child = spawn(process.execPath, ['--import', 'tsx', CRASH_INDEXER], {
-    cwd: REPO_ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const lines: string[] = [];
-  const times: number[] = [];
-  let stderr = '';
-  let exitedAlready = false;
-  const listeners = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    lines.push(line);
-    times.push(performance.now());
-    for (const listener of listeners) listener();
-  });
-  child.stderr!.on('data', (data: Buffer) => (stderr += data.toString()));
-  // 'close', not 'exit': only then has every stdout line (e.g. `done`) been read.
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => {
-      exitedAlready = true;
-      children.delete(child);
-      for (const listener of listeners) listener();
-      resolve({ code, signal });
-    }),
-  );
-  return {
-    child,
-    lines,
-    times,
-    stderr: () => stderr,
-    exited,
-    running: () => !exitedAlready,
-    waitFor: (prefix) =>
-      new Promise((resolve, reject) => {
-        const check = (): void => {
-          const line = lines.find((candidate) => candidate.startsWith(prefix));
-          if (line !== undefined) {
-            listeners.delete(check);
-            resolve(line);
-          } else if (exitedAlready) {
-            listeners.delete(check);
-            reject(new Error(`crash-indexer exited before "${prefix}": ${stderr}`));
-          }
-        };
-        listeners.add(check);
-        check();
-      }),
-  };
+  const indexer = spawnLineChild(CRASH_INDEXER, REPO_ROOT, (line) => line, children);
+  return { ...indexer, waitFor: (prefix) => indexer.waitFor((line) => line.startsWith(prefix), `"${prefix}"`) };
 }
 
 const temp = createTempDirs();
