@@ -102,6 +102,39 @@ describe('KeywordIndex.search', () => {
   });
 });
 
+describe('KeywordIndex other forms of a word', () => {
+  const index = KeywordIndex.build([
+    { id: 'rewritten', text: 'Compose was rewritten from Python to Go.' },
+    { id: 'deployable', text: 'Each service is deployable on its own.' },
+    { id: 'other', text: 'Python scripts and Go binaries.' },
+  ]);
+
+  it.each([
+    // The stemmer leaves these apart ("rewrite" → rewrit, "rewritten" → rewritten).
+    ['rewrite', ['rewritten']],
+    ['deploy', ['deployable']],
+    // Shorter than five letters, or a different word that merely shares a start: no variants.
+    ['go', []],
+    ['rewind', []],
+    ['composer', []],
+  ])('%s -> %j', (word, expected) => {
+    const [term = ''] = index.terms(word);
+    expect(index.variants(term).map((variant) => index.search(variant, 1)[0]?.id)).toEqual(expected);
+  });
+
+  it('finds a document by another form of a word the notes never use in the question\'s form', () => {
+    expect(index.search('Why was it rewrite?', 3).map((hit) => hit.id)).toEqual(['rewritten']);
+  });
+
+  it('uses only the exact form when the notes use it', () => {
+    const both = KeywordIndex.build([
+      { id: 'rewritten', text: 'Compose was rewritten from Python to Go.' },
+      { id: 'rewrite', text: 'A rewrite of the docs.' },
+    ]);
+    expect(both.search('rewrite', 3).map((hit) => hit.id)).toEqual(['rewrite']);
+  });
+});
+
 describe('KeywordIndex term statistics', () => {
   const index = KeywordIndex.build(DOCS);
 

@@ -2,7 +2,7 @@
  * How much of a question the evidence covers, weighted by how informative each term is.
  * Shared by sentence selection (extractive answers) and abstention.
  */
-import { tokenize } from '../embeddings/tokenize.ts';
+import { SAME_WORD_PREFIX, sameWord, tokenize } from '../embeddings/tokenize.ts';
 
 /** Inverse document frequency of a term in the indexed corpus (terms never seen get the highest). */
 export type TermWeight = (term: string) => number;
@@ -22,28 +22,14 @@ export function queryTerms(question: string, weight: TermWeight): QueryTerms {
   return { terms: [...weights.keys()], weights, total };
 }
 
-/** Shortest common prefix for two different stems to count as one word. */
-const PREFIX_MATCH_CHARS = 5;
-
-function commonPrefix(a: string, b: string): number {
-  let length = 0;
-  while (length < a.length && length < b.length && a[length] === b[length]) length += 1;
-  return length;
-}
-
 /**
- * True when `term`, or another form of the same word, is in `present`. Stemmers miss irregular
- * forms ("rewrite"/"rewritten" → rewrit/rewritten, "deploy"/"deployable" → deploi/deploy), so two
- * stems of at least 5 letters also match when they agree on all but the shorter one's last letter.
+ * True when `term`, or another form of the same word, is in `present` (see `sameWord`: stemmers
+ * miss irregular forms such as "rewrite"/"rewritten").
  */
 export function termPresent(term: string, present: Set<string>): boolean {
   if (present.has(term)) return true;
-  if (term.length < PREFIX_MATCH_CHARS) return false;
-  for (const candidate of present) {
-    if (candidate.length < PREFIX_MATCH_CHARS) continue;
-    const shorter = Math.min(term.length, candidate.length);
-    if (commonPrefix(term, candidate) >= Math.max(PREFIX_MATCH_CHARS, shorter - 1)) return true;
-  }
+  if (term.length < SAME_WORD_PREFIX) return false;
+  for (const candidate of present) if (sameWord(term, candidate)) return true;
   return false;
 }
 

@@ -421,3 +421,19 @@ const STEP4: Record<string, string[]> = {
   v: ['ive'],
   z: ['ize'],
 };
+
+/** Shortest common prefix for two different stems to count as one word. */
+export const SAME_WORD_PREFIX = 5;
+
+/**
+ * Whether two different stems are forms of one word the stemmer did not join: stemmers miss
+ * irregular forms ("rewrite"/"rewritten" → rewrit/rewritten, "deploy"/"deployable" →
+ * deploi/deploy), so two stems of at least 5 letters match when they agree on all but the shorter
+ * one's last letter.
+ */
+export function sameWord(a: string, b: string): boolean {
+  if (a.length < SAME_WORD_PREFIX || b.length < SAME_WORD_PREFIX) return false;
+  let common = 0;
+  while (common < a.length && common < b.length && a[common] === b[common]) common += 1;
+  return common >= Math.max(SAME_WORD_PREFIX, Math.min(a.length, b.length) - 1);
+}

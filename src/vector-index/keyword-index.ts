@@ -9,7 +9,7 @@
  * from the same documents (checked on a probe text and a sample of the documents), else the caller
  * builds afresh.
  */
-import { scanTokens, tokenize } from '../embeddings/tokenize.ts';
+import { SAME_WORD_PREFIX, sameWord, scanTokens, tokenize } from '../embeddings/tokenize.ts';
 
 export interface KeywordDocument {
   id: string;
@@ -48,6 +48,8 @@ export class KeywordIndex {
   private readonly scores: Float64Array;
   /** Scratch list of the documents `search` scored, reused likewise (no garbage per query). */
   private readonly touched: Int32Array;
+  /** Every term, sorted: where `variants` looks for other forms of a word (built on first use). */
+  private sortedTerms: string[] | undefined;
 
   private constructor(
     ids: string[],
@@ -322,6 +324,27 @@ export class KeywordIndex {
     return [...new Set(tokenize(query))];
   }
 
+  /** The indexed terms that are other forms of `term` (`sameWord`). */
+  variants(term: string): string[] {
+    if (term.length < SAME_WORD_PREFIX) return [];
+    this.sortedTerms ??= [...this.postings.keys()].sort();
+    const sorted = this.sortedTerms;
+    const prefix = term.slice(0, SAME_WORD_PREFIX);
+    let low = 0;
+    let high = sorted.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (sorted[middle]! < prefix) low = middle + 1;
+      else high = middle;
+    }
+    const found: string[] = [];
+    for (let at = low; at < sorted.length && sorted[at]!.startsWith(prefix); at++) {
+      const candidate = sorted[at]!;
+      if (candidate !== term && sameWord(term, candidate)) found.push(candidate);
+    }
+    return found;
+  }
+
   /** Number of documents containing an analyzed term (as returned by `terms`). */
   documentFrequency(term: string): number {
     return this.postings.get(term)?.documents.length ?? 0;
@@ -345,9 +368,18 @@ export class KeywordIndex {
     // best so far, the common terms' long postings only need visiting for documents already scored.
     // Exact: the same k documents with the same scores (summed in another order) as a full scan.
     const terms: Array<{ postings: Postings; idf: number }> = [];
-    for (const term of this.terms(query)) {
+    const used = new Set<string>();
+    const use = (term: string): void => {
       const postings = this.postings.get(term);
-      if (postings !== undefined) terms.push({ postings, idf: this.idf(term) });
+      if (postings === undefined || used.has(term)) return;
+      used.add(term);
+      terms.push({ postings, idf: this.idf(term) });
+    };
+    for (const term of this.terms(query)) {
+      // A word the notes never use in this form is looked up in the forms they do use
+      // ("rewrite" finds "rewritten"), as the evidence check does.
+      if (this.postings.has(term)) use(term);
+      else for (const variant of this.variants(term)) use(variant);
     }
     terms.sort((a, b) => b.idf - a.idf);
     let remaining = 0;
