@@ -69,9 +69,19 @@ async function vectorRanking(
   signal: AbortSignal | undefined,
 ): Promise<{ ranking: Ranking; similarity: Map<string, number> }> {
   const vector = await embedder.embedQuery(query, signal ? { signal } : {});
-  const results = await index.store.similaritySearchVectorWithScore(vector, depth);
   const ranking: Ranking = [];
   const similarity = new Map<string, number>();
+  // A small index is scanned exactly (recall 1); HNSW answers for the rest.
+  if (index.exact?.accepts(vector)) {
+    for (const { label, similarity: value } of index.exact.search(vector, depth)) {
+      const id = index.chunks[label]?.id;
+      if (id === undefined) continue;
+      ranking.push(id);
+      similarity.set(id, Math.min(1, Math.max(0, value)));
+    }
+    return { ranking, similarity };
+  }
+  const results = await index.store.similaritySearchVectorWithScore(vector, depth);
   for (const [document, distance] of results) {
     const id = (document.metadata as { id: string }).id;
     ranking.push(id);

@@ -21,6 +21,7 @@ import hnswlib from 'hnswlib-node';
 import type { Embedder } from '../embeddings/embedder.ts';
 import { CHUNKER_VERSION, chunkMarkdown, type Chunk } from '../notes/chunk-markdown.ts';
 import { loadNotes, type Note, type NoteFailure } from '../notes/load-notes.ts';
+import { EXACT_MAX_VALUES, ExactSearch } from './exact-search.ts';
 import { KeywordIndex, type KeywordDocument } from './keyword-index.ts';
 import { INDEX_FORMAT, parseManifest, type Manifest } from './manifest.ts';
 
@@ -51,6 +52,8 @@ export interface LoadedIndex {
   byId: Map<string, IndexedChunk>;
   store: HNSWLib;
   keyword: KeywordIndex;
+  /** Exact vector search over the same vectors, when the index is small enough (`exact-search.ts`). */
+  exact: ExactSearch | undefined;
 }
 
 export interface BuildSummary {
@@ -246,8 +249,16 @@ function keywordDocuments(chunks: IndexedChunk[]): KeywordDocument[] {
   return chunks.map((chunk) => ({ id: chunk.id, text: keywordText(chunk) }));
 }
 
-function indexOf(directory: string, manifest: Manifest, chunks: IndexedChunk[], store: HNSWLib, keyword: KeywordIndex): LoadedIndex {
-  return { directory, manifest, chunks, byId: new Map(chunks.map((chunk) => [chunk.id, chunk])), store, keyword };
+function indexOf(
+  directory: string,
+  manifest: Manifest,
+  chunks: IndexedChunk[],
+  store: HNSWLib,
+  keyword: KeywordIndex,
+  vectors: Float32Array | undefined,
+): LoadedIndex {
+  const exact = vectors === undefined ? undefined : ExactSearch.fromRows(vectors, chunks.length, manifest.dimensions);
+  return { directory, manifest, chunks, byId: new Map(chunks.map((chunk) => [chunk.id, chunk])), store, keyword, exact };
 }
 
 /** The saved keyword index when there is one made by today's analyzer, else one built now. */
@@ -277,7 +288,11 @@ async function loadGeneration(
   const read = await readStore(generation, embedder);
   if (!read.ok) return read;
   const { chunks, store } = read.stored;
-  const index = indexOf(directory, generation.manifest, chunks, store, await loadKeyword(generation, chunks));
+  const { manifest } = generation;
+  // Only a small index keeps its vectors a second time, for exact search.
+  const vectors = chunks.length * manifest.dimensions <= EXACT_MAX_VALUES ? await readVectors(directory, chunks.length, manifest.dimensions) : undefined;
+  if (vectors !== undefined && !vectors.ok) return vectors;
+  const index = indexOf(directory, manifest, chunks, store, await loadKeyword(generation, chunks), vectors?.vectors);
   loadedGenerations.set(embedder, { directory, fingerprint: generation.fingerprint, index });
   return { ok: true, index: useIndex(index, embedder, efSearch) };
 }
@@ -478,7 +493,7 @@ export async function updateIndex(options: BuildOptions): Promise<{ index: Loade
   await cleanOldGenerations(folder, written.directory);
 
   // What was just written is what a load would return: keep it instead of reading it back.
-  const index = indexOf(written.directory, written.manifest, built.chunks, built.store, keyword);
+  const index = indexOf(written.directory, written.manifest, built.chunks, built.store, keyword, built.vectors);
   loadedGenerations.set(embedder, { directory: written.directory, fingerprint: written.fingerprint, index });
   return {
     index: useIndex(index, embedder, hnsw.efSearch),

@@ -35,6 +35,8 @@ export interface RetrievalFigures {
   speedup: number;
   /** Mean share of the exact top 10 that HNSW also returned. */
   recallAt10: number;
+  /** Share of the questions whose vector search the product answers by exact scan (small indexes), not HNSW. */
+  exactSearchShare: number;
 }
 
 export interface RetrievalBenchOptions {
@@ -78,6 +80,7 @@ export async function runRetrievalBench(options: RetrievalBenchOptions): Promise
   const hnsw: number[] = [];
   const exact: number[] = [];
   let recallSum = 0;
+  let exactSearches = 0;
   for (const [position, question] of questions.entries()) {
     let started = performance.now();
     await retrieve(index, embedder, question, { k: topK });
@@ -86,6 +89,7 @@ export async function runRetrievalBench(options: RetrievalBenchOptions): Promise
     started = performance.now();
     const query = await embedder.embedQuery(question);
     embedding.push(performance.now() - started);
+    if (index.exact?.accepts(query)) exactSearches += 1;
 
     started = performance.now();
     const approximate = graph.searchKnn(query, Math.min(RECALL_K, index.chunks.length)).neighbors;
@@ -116,6 +120,7 @@ export async function runRetrievalBench(options: RetrievalBenchOptions): Promise
     exactQueries: exact.length,
     speedup: round(exactMs.p50 / hnswMs.p50, 1),
     recallAt10: round(recallSum / Math.max(1, exact.length), 3),
+    exactSearchShare: round(exactSearches / Math.max(1, questions.length), 3),
   };
 }
 

@@ -37,6 +37,7 @@ export function resultRows(results: BenchResults): Row[] {
   if (retrieval !== undefined) {
     const at = `${number(retrieval.chunks)} chunks`;
     rows.push([`hybrid retrieval (top ${retrieval.topK}), ${at}`, ms(retrieval.hybridMs)]);
+    rows.push([`  vector search by exact scan (small index)`, `${number(retrieval.exactSearchShare * 100, 1)}% of questions, HNSW for the rest`]);
     rows.push([`  of which query embedding`, ms(retrieval.embedQueryMs)]);
     rows.push([
       `HNSW top 10 (M ${retrieval.hnsw.m}, efConstruction ${retrieval.hnsw.efConstruction}, ef ${retrieval.hnsw.efSearch})`,
