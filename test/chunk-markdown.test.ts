@@ -64,7 +64,10 @@ function expectValidChunks(source: MarkdownNote, chunks: Chunk[], options: Chunk
     expect(chunk.note).toBe(source.path);
     expect(chunk.id).toMatch(/^[0-9a-f]{20}$/);
     expect(chunk.embedText.startsWith(`${source.title}\n`)).toBe(true);
-    expect(chunk.embedText.endsWith(`\n\n${chunk.text}`)).toBe(true);
+    // Title and heading, the text, then (for a later chunk of a section) its one-line opening.
+    const textAt = chunk.embedText.indexOf(`\n\n${chunk.text}`);
+    expect(textAt).toBeGreaterThan(0);
+    expect(chunk.embedText.slice(textAt + 2 + chunk.text.length)).toMatch(/^(?:\n\n[^\n]{1,120})?$/);
     for (let line = start; line <= end; line += 1) covered.add(line);
   }
   expect(new Set(chunks.map((chunk) => chunk.id)).size).toBe(chunks.length);
@@ -403,6 +406,29 @@ describe('chunkMarkdown: ids and embedText', () => {
     expect(withHeading?.embedText).toBe('DockerCon 2023\nDay 1 > Tips\n\n## Day 1\n### Tips\nuse depends_on');
     const [withoutHeading] = chunkMarkdown(note('just text\n', 'Scratch'));
     expect(withoutHeading?.embedText).toBe('Scratch\n\njust text');
+  });
+
+  it("a section's later chunks also embed its opening line; the chunk that shows it does not repeat it", () => {
+    const body = Array.from({ length: 12 }, (_, n) => `- detail ${n}: ${'words about the talk '.repeat(6)}`).join('\n');
+    const chunks = chunkMarkdown(note(`## Day 1\n\n- UI testing with Docker Selenium\n${body}\n- Started 9 years ago\n`, 'DockerCon 2023'));
+    expect(chunks.length).toBeGreaterThan(1);
+    const [first, ...later] = chunks;
+    expect(first?.text).toContain('UI testing with Docker Selenium');
+    expect(first?.embedText.endsWith(first.text)).toBe(true);
+    for (const chunk of later) {
+      expect(chunk.text).not.toContain('Selenium');
+      expect(chunk.embedText).toBe(`DockerCon 2023\nDay 1\n\n${chunk.text}\n\nUI testing with Docker Selenium`);
+    }
+  });
+
+  it.each([
+    ['code', '```\nsetup --all\n```'],
+    ['a long paragraph', `This talk ${'went on and on about many things '.repeat(6)}.`],
+  ])('carries no opening line when the section opens with %s', (_name, opening) => {
+    const body = Array.from({ length: 12 }, (_, n) => `- detail ${n}: ${'words about the talk '.repeat(6)}`).join('\n');
+    const chunks = chunkMarkdown(note(`## Day 1\n\n${opening}\n\n${body}\n`, 'Notes'));
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const chunk of chunks) expect(chunk.embedText.endsWith(`\n\n${chunk.text}`)).toBe(true);
   });
 
   it('exports an integer CHUNKER_VERSION for the index manifest', () => {

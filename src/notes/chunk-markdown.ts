@@ -22,6 +22,9 @@
  *    a single line longer than `maxChars` is cut at sentence (else word, else grapheme) boundaries.
  * 6. A chunk that continues a paragraph or list item starts with the previous chunk's last line
  *    (a one-line overlap), and its heading gets the list items it sits inside as extra path parts.
+ * 7. What is embedded is the note title, the heading path and, for a chunk that starts after its
+ *    section's opening line, that line (a talk's later chunks often never name its subject again),
+ *    then the text. What is shown is only the note's own lines.
  */
 import { createHash } from 'node:crypto';
 import { parseDocument } from 'yaml';
@@ -40,14 +43,17 @@ export interface Chunk {
    * each with that one line as its range and `text` = the line's `slice(slice[0], slice[1])`.
    */
   text: string;
-  /** What is embedded: note title + heading path + text. */
+  /** What is embedded: note title + heading path (+ the section's opening line, for later chunks) + text. */
   embedText: string;
   /** Only for a part of one over-long line: [start, end) UTF-16 offsets of `text` within that line. */
   slice?: [number, number];
 }
 
 /** Bump whenever chunk boundaries, headings, ids or `embedText` would change for the same note. */
-export const CHUNKER_VERSION = 1;
+export const CHUNKER_VERSION = 2;
+
+/** The longest section opening line carried into the section's later chunks (a label, not a paragraph). */
+const LEAD_MAX_CHARS = 120;
 
 export interface ChunkOptions {
   /** Groups longer than this are split, and pieces are packed up to it. */
@@ -431,6 +437,7 @@ export function chunkMarkdown(note: MarkdownNote, options: ChunkOptions = {}): C
     const whole = range.start === range.end ? (lines[range.start] ?? '') : lines.slice(range.start, range.end + 1).join('\n');
     const text = range.slice === undefined ? whole : whole.slice(range.slice[0], range.slice[1]);
     const heading = headingFor(range);
+    const lead = leadFor(range);
     const seen = occurrences.get(text) ?? 0;
     occurrences.set(text, seen + 1);
     // The same text twice in one note still needs two ids; the first keeps the plain id, so adding a
@@ -442,11 +449,29 @@ export function chunkMarkdown(note: MarkdownNote, options: ChunkOptions = {}): C
       heading,
       lines: [range.start + 1, range.end + 1],
       text,
-      embedText: heading === '' ? `${note.title}\n\n${text}` : `${note.title}\n${heading}\n\n${text}`,
+      embedText: `${heading === '' ? note.title : `${note.title}\n${heading}`}\n\n${text}${lead === '' ? '' : `\n\n${lead}`}`,
     };
     if (range.slice !== undefined) chunk.slice = range.slice;
     return chunk;
   });
+
+  /**
+   * The opening line of the chunk's section when the chunk starts after it (a talk's "UI testing with
+   * Docker Selenium" for its later chunks, which may never name the subject again); '' otherwise, or
+   * when that line is code or longer than LEAD_MAX_CHARS.
+   */
+  function leadFor(range: Range & { first: number }): string {
+    const section = sectionAt[range.first];
+    if (section === undefined) return '';
+    for (let index = section.start; index < range.start; index += 1) {
+      const kind = infos[index]?.kind;
+      if (kind === undefined || kind === 'blank' || kind === 'heading' || kind === 'heading-rest') continue;
+      if (kind !== 'text') return '';
+      const lead = plainText((lines[index] ?? '').replace(LIST_MARKER, ''));
+      return lead.length <= LEAD_MAX_CHARS ? lead : '';
+    }
+    return '';
+  }
 
   function headingFor(range: Range & { first: number }): string {
     // The sections this chunk has body text from; bare headings only count when there is nothing else.
