@@ -9,24 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../src/errors.ts';
 import { SAMPLE_DONE_EVENT, ask, parseSse, rawRequest, sampleEvents, scriptedAnswer, startTestServer } from './support/start-test-server.ts';
 import type { RawResponse, TestServer } from './support/start-test-server.ts';
+import { createRandom } from './support/synthetic-corpus.ts';
 
 const SEED = 0x5eed_2024;
 const REQUESTS = 2_400;
 const CONCURRENCY = 8;
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = prng(SEED);
+const random = createRandom(SEED);
 const int = (max: number) => Math.floor(random() * max);
 const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
 

@@ -114,7 +114,6 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
     const generationStarted = performance.now();
     const { messages } = buildGroundedMessages({ question, sources, history, numCtx: state.chat.numCtx });
     const pieces = streamChat(state.chat, messages, signal);
-    let text = '';
     let first: IteratorResult<string> | undefined;
     try {
       // Sources are sent with the first token, so a failure before it can still become a JSON error
@@ -129,21 +128,8 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
       state = { mode: 'extractive', notice };
     }
     if (state.mode === 'ollama' && first !== undefined) {
-      try {
-        yield sourcesEvent('ollama');
-        for (let step = first; !step.done; step = await pieces.next()) {
-          text += step.value;
-          yield { type: 'delta', text: step.value };
-        }
-      } catch (error) {
-        const failure = toAppError(error);
-        yield { type: 'error', code: failure.code, message: failure.message };
-        return;
-      } finally {
-        // A reader that stops early (break, or a closed stream) must not leave Ollama generating.
-        await pieces.return(undefined);
-      }
-      if (signal.aborted) return;
+      const text = yield* relayModelAnswer(pieces, first, sourcesEvent('ollama'));
+      if (text === undefined || signal.aborted) return;
       const notInNotes = saysNotInNotes(text);
       yield {
         type: 'done',
@@ -174,9 +160,24 @@ async function* directAnswer(
 ): AsyncGenerator<AnswerEvent> {
   const pieces = streamChat(chat, buildDirectMessages({ question, history, numCtx: chat.numCtx }), signal);
   const first = await pieces.next();
+  const text = yield* relayModelAnswer(pieces, first, { type: 'sources', sources: [], mode: 'ollama', model: chat.model, embedder: embedderId });
+  if (text === undefined || signal.aborted) return;
+  const total = Math.round(performance.now() - started);
+  yield { type: 'done', answer: text, answerable: true, cited: [], timings: { retrieval_ms: 0, generation_ms: total, total_ms: total } };
+}
+
+/**
+ * `leading` (the sources event), then the model's pieces as deltas, from `first` on. Returns the
+ * whole text, or undefined once a failure has gone out as an error event (the stream has started).
+ */
+async function* relayModelAnswer(
+  pieces: AsyncGenerator<string>,
+  first: IteratorResult<string>,
+  leading: AnswerEvent,
+): AsyncGenerator<AnswerEvent, string | undefined> {
   let text = '';
   try {
-    yield { type: 'sources', sources: [], mode: 'ollama', model: chat.model, embedder: embedderId };
+    yield leading;
     for (let step = first; !step.done; step = await pieces.next()) {
       text += step.value;
       yield { type: 'delta', text: step.value };
@@ -184,11 +185,10 @@ async function* directAnswer(
   } catch (error) {
     const failure = toAppError(error);
     yield { type: 'error', code: failure.code, message: failure.message };
-    return;
+    return undefined;
   } finally {
+    // A reader that stops early (break, or a closed stream) must not leave Ollama generating.
     await pieces.return(undefined);
   }
-  if (signal.aborted) return;
-  const total = Math.round(performance.now() - started);
-  yield { type: 'done', answer: text, answerable: true, cited: [], timings: { retrieval_ms: 0, generation_ms: total, total_ms: total } };
+  return text;
 }
