@@ -215,50 +215,43 @@ describe('retrieve on the repository notes', () => {
     );
     expect(inBoth.length).toBeGreaterThan(0);
   });
-});
 
-describe('retrieve: the vector search of a small index is exact', () => {
-  let notes: NotesIndex;
-  beforeAll(async () => {
-    notes = await buildNotesIndex();
-  });
-  afterAll(async () => {
-    await notes?.cleanup();
-  });
-
-  /** The index with its HNSW store replaced by one that records whether it was searched. */
-  function withRecordingStore(index: LoadedIndex, exact: LoadedIndex['exact']) {
-    const calls: number[] = [];
-    const store = {
-      similaritySearchVectorWithScore: async (vector: number[], k: number) => {
-        calls.push(k);
-        return index.store.similaritySearchVectorWithScore(vector, k);
-      },
-    } as unknown as LoadedIndex['store'];
-    return { index: { ...index, store, exact }, calls };
-  }
-
-  it('built and reopened, a small index scans its vectors exactly instead of searching the graph', async () => {
-    // A new embedder object: the index is read from disk, not taken from the last build.
-    const embedder = createLocalEmbedder();
-    const reopened = await openIndex(notes.indexDir, embedder);
-    expect(reopened).not.toBe(notes.index);
-    for (const [index, by] of [[notes.index, notes.embedder], [reopened!, embedder]] as const) {
-      expect(index.exact).toBeDefined();
-      const { index: recorded, calls } = withRecordingStore(index, index.exact);
-      const hits = await retrieve(recorded, by, 'What is the default depends_on condition?', { k: 4, method: 'vector' });
-      expect(hits).toHaveLength(4);
-      expect(calls).toEqual([]);
+  // The repository notes are a small index: its vector search is an exact scan, not the graph.
+  describe('the vector search of a small index is exact', () => {
+    /** The index with its HNSW store replaced by one that records whether it was searched. */
+    function withRecordingStore(index: LoadedIndex, exact: LoadedIndex['exact']) {
+      const calls: number[] = [];
+      const store = {
+        similaritySearchVectorWithScore: async (vector: number[], k: number) => {
+          calls.push(k);
+          return index.store.similaritySearchVectorWithScore(vector, k);
+        },
+      } as unknown as LoadedIndex['store'];
+      return { index: { ...index, store, exact }, calls };
     }
-  });
 
-  it('ranks as the graph does where the graph is exact (49 chunks), with the same similarities', async () => {
-    const question = 'How do I build images in CI with a cache?';
-    const exact = await retrieve(notes.index, notes.embedder, question, { k: 8, method: 'vector' });
-    const { index: graphOnly, calls } = withRecordingStore(notes.index, undefined);
-    const graph = await retrieve(graphOnly, notes.embedder, question, { k: 8, method: 'vector' });
-    expect(calls.length).toBe(1);
-    expect(exact.map((hit) => hit.chunk.id)).toEqual(graph.map((hit) => hit.chunk.id));
-    exact.forEach((hit, position) => expect(hit.similarity).toBeCloseTo(graph[position]!.similarity, 4));
+    it('built and reopened, a small index scans its vectors exactly instead of searching the graph', async () => {
+      // A new embedder object: the index is read from disk, not taken from the last build.
+      const embedder = createLocalEmbedder();
+      const reopened = await openIndex(notes.indexDir, embedder);
+      expect(reopened).not.toBe(notes.index);
+      for (const [index, by] of [[notes.index, notes.embedder], [reopened!, embedder]] as const) {
+        expect(index.exact).toBeDefined();
+        const { index: recorded, calls } = withRecordingStore(index, index.exact);
+        const hits = await retrieve(recorded, by, 'What is the default depends_on condition?', { k: 4, method: 'vector' });
+        expect(hits).toHaveLength(4);
+        expect(calls).toEqual([]);
+      }
+    });
+
+    it('ranks as the graph does where the graph is exact (49 chunks), with the same similarities', async () => {
+      const question = 'How do I build images in CI with a cache?';
+      const exact = await retrieve(notes.index, notes.embedder, question, { k: 8, method: 'vector' });
+      const { index: graphOnly, calls } = withRecordingStore(notes.index, undefined);
+      const graph = await retrieve(graphOnly, notes.embedder, question, { k: 8, method: 'vector' });
+      expect(calls.length).toBe(1);
+      expect(exact.map((hit) => hit.chunk.id)).toEqual(graph.map((hit) => hit.chunk.id));
+      exact.forEach((hit, position) => expect(hit.similarity).toBeCloseTo(graph[position]!.similarity, 4));
+    });
   });
 });
