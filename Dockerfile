@@ -11,6 +11,12 @@ WORKDIR /app
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 make g++ \
     && rm -rf /var/lib/apt/lists/*
+# Native addons are compiled against this image's own Node headers (/usr/local/include/node).
+# Without it, node-gyp downloads the headers from nodejs.org on every rebuild of this stage (the
+# npm cache mount does not keep node-gyp's cache), so `docker compose up --build` and
+# `docker compose watch` failed offline (issue 17). A rebuild now needs only the npm registry,
+# or nothing at all when the npm cache mount is warm and package-lock.json is unchanged.
+ENV npm_config_nodedir=/usr/local
 # .npmrc sets legacy-peer-deps, which the lock file was resolved with.
 COPY package.json package-lock.json .npmrc ./
 # Production dependencies only: the app runs its TypeScript through tsx, a production

@@ -109,6 +109,7 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
     indexDir: config.indexDir,
     embedder: choice.embedder,
     log: line,
+    logError: (message) => log.error(message),
   });
 
   const answer = createAnswerEngine({
@@ -152,7 +153,8 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
   const watcher = watchNotes(config.notesDir, {
     pollMs: config.watchPollMs,
     onChange: () => void live.update(),
-    log: line,
+    // Everything the watcher reports is a failure or a fallback it had to take.
+    log: (message) => log.warn(message),
   });
 
   const recheck = setInterval(() => {

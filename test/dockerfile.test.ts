@@ -25,7 +25,11 @@ const read = (path: string) => readFileSync(resolve(root, path), 'utf8');
  * Variables the Dockerfile may set that are not asknotes configuration, each with its reason.
  * NODE_ENV=production: Express's own fallback error pages then never include stack traces.
  */
-const RUNTIME_ONLY_VARIABLES = ['NODE_ENV'];
+/**
+ * npm_config_nodedir=/usr/local (build stage): node-gyp compiles against the image's own headers
+ * instead of downloading them, so a rebuild works offline (issue 17).
+ */
+const RUNTIME_ONLY_VARIABLES = ['NODE_ENV', 'npm_config_nodedir'];
 
 interface Instruction {
   keyword: string;
@@ -161,6 +165,18 @@ describe('Dockerfile: dependencies', () => {
       .map((item) => item.args)
       .join(' ');
     for (const file of ['package.json', 'package-lock.json', '.npmrc']) expect(copiedBefore).toContain(file);
+  });
+
+  it('compiles native addons against the image\'s own Node headers, so a rebuild needs no download from nodejs.org', () => {
+    const install = depsStage?.instructions.find((item) => item.keyword === 'RUN' && /\bnpm ci\b/.test(item.args));
+    const before = depsStage?.instructions.slice(0, depsStage.instructions.indexOf(install ?? ({} as Instruction))) ?? [];
+    const nodedirs = [
+      ...before.filter((item) => item.keyword === 'ENV').flatMap((item) => [...item.args.matchAll(/\bnpm_config_nodedir[= ](\S+)/g)]),
+      ...[...(install?.args ?? '').matchAll(/(?:\bnpm_config_nodedir=|--nodedir[= ])(\S+)/g)],
+    ].map((match) => match[1]);
+    // The official node images install Node under /usr/local, headers in /usr/local/include/node.
+    expect(depsStage?.from).toMatch(/^node:/);
+    expect(nodedirs).toEqual(['/usr/local']);
   });
 
   it('has the toolchain hnswlib-node compiles with in the build stage only', () => {

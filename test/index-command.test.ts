@@ -123,7 +123,9 @@ describe('npm run index', () => {
   it.each([
     { variable: 'EMBEDDINGS', value: 'sometimes', message: /Invalid configuration: EMBEDDINGS .*"sometimes"/ },
     { variable: 'OLLAMA_HOST', value: 'ftp://127.0.0.1:1', message: /Invalid configuration: OLLAMA_HOST must use http or https/ },
-    { variable: 'NOTES_DIR', value: '/nonexistent/asknotes-notes', message: /^index failed: The notes folder \/nonexistent\/asknotes-notes \(NOTES_DIR\) does not exist/m },
+    { variable: 'NOTES_DIR', value: '/nonexistent/asknotes-notes', message: /^NOTES_DIR \/nonexistent\/asknotes-notes does not exist\. Set NOTES_DIR/m },
+    // Node's recursive mkdir loops for ever under /proc; the index folder check fails at once (issue 17).
+    { variable: 'INDEX_DIR', value: '/proc/asknotes-cli-index', message: /^INDEX_DIR \/proc\/asknotes-cli-index cannot be created: .*Set INDEX_DIR/m },
   ])('a bad $variable exits non-zero with one message naming it', async ({ variable, value, message }) => {
     const badIndexDir = join(await temp.make('asknotes-cli-bad-'), 'index');
     const run = await npmRunIndex([], {

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { bearerTokenMatches } from '../src/server/bearer-auth.ts';
 import { CONTENT_SECURITY_POLICY } from '../src/server/security-headers.ts';
+import { isProbe } from '../src/server/request-log.ts';
 import { parseSse, rawRequest, startTestServer } from './support/start-test-server.ts';
 import type { RawResponse, TestServer } from './support/start-test-server.ts';
 
@@ -208,13 +209,45 @@ describe('request log', () => {
       { method: 'GET', path: '/readyz', status: 401 },
     ]);
     for (const line of requests) {
-      expect(line.level).toBe('info');
+      // Health probes are logged at debug (issue 17); everything else at info.
+      expect(line.level).toBe(line.path === '/readyz' ? 'debug' : 'info');
       expect(typeof line.ms).toBe('number');
     }
     const everything = server.logs.text();
     for (const secret of [TOKEN, 'WRONG-TOKEN-XYZ', 'QUESTION-TEXT', 'NOTE-BODY-TEXT', 'QUERY-SECRET', 'depends_on']) {
       expect(everything).not.toContain(secret);
     }
+  });
+
+  it('logs health probes (/healthz, /readyz) at debug and every other request at info', async () => {
+    server = await startTestServer();
+    for (const path of ['/healthz', '/readyz', '/healthz?x=1', '/index/status', '/readyz/extra', '/']) {
+      await rawRequest(server.url, { path });
+    }
+    await rawRequest(server.url, { method: 'HEAD', path: '/readyz' });
+    await rawRequest(server.url, { method: 'POST', path: '/readyz', headers: json, body: '{}' });
+    const requests = server.logs.lines.filter((line) => line.msg === 'request');
+    expect(requests.map(({ method, path, level }) => `${level} ${method} ${path}`)).toEqual([
+      'debug GET /healthz',
+      'debug GET /readyz',
+      'debug GET /healthz',
+      'info GET /index/status',
+      'info GET /readyz/extra',
+      'info GET /',
+      'debug HEAD /readyz',
+      'info POST /readyz',
+    ]);
+  });
+
+  it.each([
+    ['GET', '/healthz', true],
+    ['HEAD', '/readyz', true],
+    ['GET', '/readyz', true],
+    ['POST', '/healthz', false],
+    ['GET', '/ask', false],
+    ['GET', '/healthz/', false],
+  ])('isProbe(%s %s) is %s', (method, path, expected) => {
+    expect(isProbe(method, path)).toBe(expected);
   });
 
   it('keeps every log line one JSON object, whatever the path', async () => {

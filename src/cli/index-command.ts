@@ -7,6 +7,9 @@ import { ConfigError, parseConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { chooseEmbedder } from '../embeddings/create-embedder.ts';
 import { isEntryPoint } from './is-entry-point.ts';
+import { FolderProblem } from '../notes/folder-problem.ts';
+import { checkNotesFolder } from '../notes/load-notes.ts';
+import { prepareIndexFolder } from '../vector-index/index-folder.ts';
 import { updateIndex, type BuildProgress, type BuildSummary } from '../vector-index/index-store.ts';
 
 export function formatSummary(summary: BuildSummary, embedderId: string): string {
@@ -56,6 +59,8 @@ export async function runIndexCommand(argv: string[], env: NodeJS.ProcessEnv): P
   const config = parseConfig(env);
   const { embedder, reason } = await chooseEmbedder(config);
   process.stderr.write(`embedder ${embedder.id} (${reason})\n`);
+  await checkNotesFolder(config.notesDir);
+  await prepareIndexFolder(config.indexDir);
   const { summary } = await updateIndex({
     notesDir: config.notesDir,
     indexDir: config.indexDir,
@@ -73,7 +78,7 @@ if (isEntryPoint(import.meta.url)) {
     (code) => process.exit(code),
     (error: unknown) => {
       const message =
-        error instanceof ConfigError || error instanceof AppError
+        error instanceof ConfigError || error instanceof AppError || error instanceof FolderProblem
           ? error.message
           : `index failed: ${error instanceof Error ? error.message : String(error)}`;
       process.stderr.write(`${message}\n`);

@@ -11,9 +11,10 @@
  */
 import { createHash } from 'node:crypto';
 import { constants, type Dirent } from 'node:fs';
-import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { access, open, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { firstLevelOneHeading, splitFrontMatter } from './chunk-markdown.ts';
+import { describeNotesFolderError, errorCode, FolderProblem } from './folder-problem.ts';
 
 export interface Note {
   /** Path relative to NOTES_DIR, with forward slashes, e.g. "day1/compose.md". */
@@ -80,16 +81,27 @@ export function isInside(root: string, target: string): boolean {
   return path !== '' && path !== '..' && !path.startsWith(`..${sep}`) && !isAbsolute(path);
 }
 
+/**
+ * Checks that NOTES_DIR is a readable folder, throwing a FolderProblem in plain words when it is
+ * not; run before anything is written, so a bad NOTES_DIR leaves no index folder behind.
+ */
+export async function checkNotesFolder(notesDir: string): Promise<void> {
+  await notesRoot(notesDir);
+}
+
 /** The real path of the notes folder; a missing folder is a configuration error, so it throws. */
 async function notesRoot(notesDir: string): Promise<string> {
   const root = resolve(notesDir);
   let real: string;
   try {
     real = await realpath(root);
+    if (!(await stat(real)).isDirectory()) throw describeNotesFolderError('ENOTDIR', root);
+    // A folder the user cannot list would otherwise look like an empty vault.
+    await access(real, constants.R_OK | constants.X_OK);
   } catch (error) {
-    throw new Error(`The notes folder ${root} (NOTES_DIR) does not exist or cannot be read.`, { cause: error });
+    if (error instanceof FolderProblem) throw error;
+    throw describeNotesFolderError(errorCode(error), root, error);
   }
-  if (!(await stat(real)).isDirectory()) throw new Error(`NOTES_DIR ${root} is not a folder.`);
   return real;
 }
 

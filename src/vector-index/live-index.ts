@@ -4,7 +4,8 @@
  * assignment, so in-flight answers keep the index they started with and none is dropped.
  */
 import type { Embedder } from '../embeddings/embedder.ts';
-import type { NoteFailure } from '../notes/load-notes.ts';
+import { checkNotesFolder, type NoteFailure } from '../notes/load-notes.ts';
+import { prepareIndexFolder } from './index-folder.ts';
 import { openIndex, updateIndex, type BuildProgress, type BuildSummary, type LoadedIndex } from './index-store.ts';
 
 export interface LiveIndexState {
@@ -32,7 +33,10 @@ export function createLiveIndex(options: {
   indexDir: string;
   embedder: Embedder;
   log: (line: string) => void;
+  /** Where a failed build is reported (the server logs it at `error`); defaults to `log`. */
+  logError?: (line: string) => void;
 }): LiveIndex {
+  const logError = options.logError ?? options.log;
   let embedder = options.embedder;
   const state: LiveIndexState = {
     current: undefined,
@@ -52,6 +56,9 @@ export function createLiveIndex(options: {
         again = false;
         const target = embedder;
         try {
+          // A folder that cannot hold the index fails here at once, in plain words (issue 17).
+          await checkNotesFolder(options.notesDir);
+          await prepareIndexFolder(options.indexDir);
           const { index, summary } = await updateIndex({
             notesDir: options.notesDir,
             indexDir: options.indexDir,
@@ -77,7 +84,7 @@ export function createLiveIndex(options: {
           }
         } catch (error) {
           state.lastError = error instanceof Error ? error.message : String(error);
-          options.log(`indexing failed: ${state.lastError}`);
+          logError(`indexing failed: ${state.lastError}`);
         }
       } while (again);
       return state.lastSummary;
