@@ -550,6 +550,24 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
     expect(problems.consoleErrors.filter((text) => !text.includes('status of 503'))).toEqual([]);
   });
 
+  it('when the index cannot be built, shows the plain-words reason, ahead of any Ollama fix (issue 17)', async () => {
+    const reason =
+      'The index could not be built: INDEX_DIR /data/index is on a read-only file system. Set INDEX_DIR to a folder this user can write (in Docker: a named volume, not a read-only mount).';
+    const failed: Readiness = {
+      ready: false,
+      building: false,
+      mode: 'extractive',
+      chatModel: null,
+      ollama: { url: 'http://127.0.0.1:11434', reachable: false, missingModels: [], fix: 'ollama serve' },
+      reason,
+    };
+    const { answer } = scriptedAnswer(() => ({ sources: [], deltas: [] }));
+    const { page, problems } = await openPage(fakeDeps(answer, { readiness: () => failed }));
+    await expect.poll(() => page.locator('#status-mode').textContent()).toBe('The index could not be built.');
+    expect(await page.locator('#status-fix').textContent()).toBe(reason);
+    expect(problems.pageErrors).toEqual([]);
+  });
+
   it('RAG off sends rag:false; server errors are shown in plain words with the fix', async () => {
     const { answer, calls } = scriptedAnswer((request) =>
       request.rag === false

@@ -260,8 +260,14 @@ function applyReadiness(readiness) {
   if (readiness.index?.embedder) status.embedder = readiness.index.embedder;
   status.fix = readiness.ollama?.fix ?? null;
 
+  // Not ready and no build running: the build failed, and `reason` says why in plain words.
+  const failed = readiness.ready === false && !readiness.building && Boolean(readiness.reason);
   if (readiness.ready === false) {
-    ui.statusMode.textContent = readiness.building ? 'Indexing your notes… answers start when it finishes.' : 'Not ready.';
+    ui.statusMode.textContent = readiness.building
+      ? 'Indexing your notes… answers start when it finishes.'
+      : failed
+        ? 'The index could not be built.'
+        : 'Not ready.';
     ui.statusMode.dataset['state'] = 'waiting';
   }
   if (readiness.mode) setMode(readiness.mode, readiness.ready !== false);
@@ -276,9 +282,10 @@ function applyReadiness(readiness) {
   // The fix line: the exact command when the server names one (its reasoning on hover; each extractive
   // answer shows it in full anyway), else why the server is not ready or not using a chat model.
   const reason = readiness.ready === false || readiness.mode === 'extractive' ? (readiness.reason ?? '') : '';
-  const fixText = status.fix ? `To fix: ${status.fix}` : reason;
+  // A failed index build outranks Ollama's fix: without an index nothing can be answered at all.
+  const fixText = !failed && status.fix ? `To fix: ${status.fix}` : reason;
   ui.statusFix.textContent = fixText;
-  ui.statusFix.title = status.fix ? reason : '';
+  ui.statusFix.title = !failed && status.fix ? reason : '';
   ui.statusFix.hidden = fixText === '';
 }
 
