@@ -6,7 +6,16 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { defaultQuestionSet, formatMetrics, runEval, runEvalCommand } from '../src/cli/eval-command.ts';
+import {
+  defaultQuestionSet,
+  evalIndexDir,
+  formatComparison,
+  formatMetrics,
+  parseMethods,
+  runEval,
+  runEvalCommand,
+  runEvalMethods,
+} from '../src/cli/eval-command.ts';
 import {
   containsAnswer,
   firstRelevantRank,
@@ -54,7 +63,17 @@ describe('firstRelevantRank', () => {
       rank: 1,
     },
   ])('$name -> $rank', ({ evidence, sources, rank }) => {
-    expect(firstRelevantRank(evidence, sources)).toBe(rank);
+    expect(firstRelevantRank({ evidence }, sources.map((text) => ({ note: 'a.md', text })))).toBe(rank);
+  });
+
+  it.each<{ name: string; note: string | undefined; sources: [string, string][]; rank: number }>([
+    { name: 'without a note, any note counts', note: undefined, sources: [['x.md', 'the needle'], ['a.md', 'needle']], rank: 1 },
+    { name: 'the evidence from another note does not count', note: 'a.md', sources: [['x.md', 'the needle'], ['a.md', 'needle']], rank: 2 },
+    { name: 'the note without the evidence does not count', note: 'a.md', sources: [['a.md', 'hay'], ['x.md', 'needle']], rank: 0 },
+    { name: 'paths compare exactly', note: 'dir/a.md', sources: [['a.md', 'needle'], ['dir/a.md', 'needle']], rank: 2 },
+  ])('with a note: $name -> $rank', ({ note, sources, rank }) => {
+    const found = firstRelevantRank({ evidence: ['needle'], note }, sources.map(([source, text]) => ({ note: source, text })));
+    expect(found).toBe(rank);
   });
 });
 
@@ -73,13 +92,13 @@ describe('containsAnswer', () => {
 describe('scoreOutcomes', () => {
   const answerable = (id: string, sources: string[], answer: string, isAnswerable = true): EvalOutcome => ({
     question: { id, question: `question ${id}`, evidence: ['needle'], answer: ['forty two'] },
-    sources,
+    sources: sources.map((text) => ({ note: 'a.md', text })),
     answer,
     answerable: isAnswerable,
   });
   const unanswerable = (id: string, isAnswerable: boolean): EvalOutcome => ({
     question: { id, question: `question ${id}`, unanswerable: true },
-    sources: ['whatever'],
+    sources: [{ note: 'a.md', text: 'whatever' }],
     answer: isAnswerable ? 'made up' : 'Your notes do not cover this.',
     answerable: isAnswerable,
   });
@@ -111,7 +130,7 @@ describe('scoreOutcomes', () => {
   });
 
   it('mean source length is over the answerable questions only', () => {
-    const chars = outcomes.slice(0, 4).flatMap((outcome) => outcome.sources).map((source) => source.length);
+    const chars = outcomes.slice(0, 4).flatMap((outcome) => outcome.sources).map((source) => source.text.length);
     expect(metrics.mean_source_chars).toBeCloseTo(chars.reduce((sum, length) => sum + length, 0) / chars.length, 12);
   });
 
@@ -124,6 +143,21 @@ describe('scoreOutcomes', () => {
     ]);
   });
 
+  it('a miss from the named note is told apart as "right note, wrong chunk"', () => {
+    const withNote = (id: string, notes: string[]): EvalOutcome => ({
+      question: { id, question: `question ${id}`, note: 'a.md', evidence: ['needle'], answer: ['x'] },
+      sources: notes.map((note) => ({ note, text: 'hay' })),
+      answer: 'x',
+      answerable: true,
+    });
+    const scored = scoreOutcomes([withNote('w1', ['b.md', 'a.md']), withNote('w2', ['b.md', 'c.md'])]);
+    expect(scored.metrics.wrong_chunk).toBe(0.5);
+    expect(scored.missed).toEqual([
+      { id: 'w1', why: 'right note, wrong chunk' },
+      { id: 'w2', why: 'no relevant source' },
+    ]);
+  });
+
   it('an empty set scores zeros, not NaN', () => {
     const empty = scoreOutcomes([]).metrics;
     for (const value of Object.values(empty)) expect(value).toBe(0);
@@ -131,7 +165,7 @@ describe('scoreOutcomes', () => {
 
   it('formatMetrics prints every metric the README names', () => {
     const text = formatMetrics(metrics, 4);
-    for (const name of ['hit@1', 'hit@3', 'hit@k', 'MRR', 'answer', 'abstain', 'false_abstain']) expect(text).toContain(name);
+    for (const name of ['hit@1', 'hit@3', 'hit@k', 'MRR', 'answer', 'abstain', 'false_abstain', 'wrong_chunk']) expect(text).toContain(name);
     expect(text).toContain('k=4');
     expect(text).toContain('0.250');
   });
@@ -202,6 +236,63 @@ describe('runEval through the answer function', () => {
     expect(result.outcomes.map((outcome) => outcome.sources.length)).toEqual([3, 3]);
     expect(result.metrics).toMatchObject({ questions: 2, answerable: 1, unanswerable: 1, 'hit@k': 1, answer: 1, abstain: 1, false_abstain: 0 });
     expect(result.missed.filter((miss) => miss.why !== 'first relevant source at rank 2')).toEqual([]);
+  });
+
+  it('--notes runs the set on that folder, with a note named per question, once per method over one index', async () => {
+    const file = join(notes.directory, 'noted.jsonl');
+    const question = 'What is the default depends_on condition in compose?';
+    await writeFile(
+      file,
+      [
+        { id: 'right', question, note: 'dockercon-2023.md', evidence: ['default is service_started'], answer: ['service_started'] },
+        { id: 'wrong', question, note: 'elsewhere.md', evidence: ['default is service_started'], answer: ['service_started'] },
+      ]
+        .map((line) => JSON.stringify(line))
+        .join('\n'),
+    );
+    // NOTES_DIR points nowhere: only --notes can make this work.
+    const env = { NOTES_DIR: '/nonexistent/asknotes', INDEX_DIR: notes.indexDir, LLM: 'none', EMBEDDINGS: 'local', OLLAMA_HOST: await closedPortUrl() };
+    const runs = await runEvalMethods({ file, env, notes: notes.notesDir, methods: ['hybrid', 'keyword'], k: 4 });
+    expect(runs.map((run) => run.method)).toEqual(['hybrid', 'keyword']);
+    for (const run of runs) {
+      expect(run.outcomes[0]?.sources.every((source) => source.note === 'dockercon-2023.md')).toBe(true);
+      // The same sources, but the second question names another note: nothing is relevant.
+      expect(run.metrics['hit@k']).toBe(0.5);
+      expect(run.missed.map((miss) => miss.id)).toContain('wrong');
+    }
+  });
+});
+
+describe('eval options', () => {
+  it.each<[string, string[] | undefined]>([
+    ['hybrid', ['hybrid']],
+    ['all', ['hybrid', 'vector', 'keyword']],
+    ['keyword,hybrid', ['keyword', 'hybrid']],
+    ['vector, vector', ['vector']],
+    ['bm25', undefined],
+    ['hybrid,', undefined],
+  ])('--method %j -> %j', (value, methods) => {
+    expect(parseMethods(value)).toEqual(methods);
+  });
+
+  it('a notes folder named by --notes gets an index folder of its own, stable per folder', () => {
+    const foam = evalIndexDir('/data/corpora/foam-docs');
+    expect(foam).toMatch(/index[\\/]eval[\\/]foam-docs-[0-9a-f]{8}$/);
+    expect(evalIndexDir('/data/corpora/foam-docs/')).toBe(foam);
+    expect(evalIndexDir('/elsewhere/foam-docs')).not.toBe(foam);
+  });
+
+  it('formatComparison prints one row per method', () => {
+    const metrics = scoreOutcomes([]).metrics;
+    const text = formatComparison([
+      { method: 'hybrid', metrics: { ...metrics, 'hit@1': 0.5 } },
+      { method: 'keyword', metrics },
+    ]);
+    const lines = text.split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^method\s+hit@1\s+hit@3/);
+    expect(lines[1]).toMatch(/^hybrid\s+0\.500\s/);
+    expect(lines[2]).toMatch(/^keyword\s+0\.000\s/);
   });
 });
 

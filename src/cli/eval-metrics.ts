@@ -12,6 +12,8 @@ export const evalQuestionSchema = z.union([
   z.object({
     id: z.string(),
     question: z.string().min(1),
+    /** The note the evidence must come from: its path relative to the notes folder. */
+    note: z.string().min(1).optional(),
     evidence: z.array(z.string()).min(1),
     answer: z.array(z.string()).min(1),
   }),
@@ -36,10 +38,16 @@ export function parseQuestionSet(text: string): EvalQuestion[] {
     });
 }
 
+/** A retrieved source as scoring sees it: the note it comes from and its text. */
+export interface EvalSource {
+  note: string;
+  text: string;
+}
+
 export interface EvalOutcome {
   question: EvalQuestion;
-  /** Texts of the sources, in rank order. */
-  sources: string[];
+  /** The sources, in rank order. */
+  sources: EvalSource[];
   answer: string;
   answerable: boolean;
 }
@@ -55,16 +63,28 @@ export interface EvalMetrics {
   answer: number;
   abstain: number;
   false_abstain: number;
+  /**
+   * Share of answerable questions with a `note` where no source is relevant but one comes from that
+   * note: the right note, the wrong chunk of it.
+   */
+  wrong_chunk: number;
   /** Mean length in characters of the sources returned for answerable questions. */
   mean_source_chars: number;
 }
 
-/** 1-based rank of the first relevant source, or 0 when none is relevant. */
-export function firstRelevantRank(evidence: readonly string[], sources: readonly string[]): number {
-  const wanted = evidence.map(normaliseForEval);
+/**
+ * 1-based rank of the first relevant source, or 0 when none is relevant. A source is relevant when
+ * its text contains an evidence string and, when the question names a `note`, it comes from that note.
+ */
+export function firstRelevantRank(
+  wanted: { evidence: readonly string[]; note?: string | undefined },
+  sources: readonly EvalSource[],
+): number {
+  const pieces = wanted.evidence.map(normaliseForEval);
   const index = sources.findIndex((source) => {
-    const text = normaliseForEval(source);
-    return wanted.some((piece) => text.includes(piece));
+    if (wanted.note !== undefined && source.note !== wanted.note) return false;
+    const text = normaliseForEval(source.text);
+    return pieces.some((piece) => text.includes(piece));
   });
   return index + 1;
 }
@@ -87,6 +107,7 @@ export function scoreOutcomes(outcomes: readonly EvalOutcome[]): { metrics: Eval
   let answerable = 0;
   let sourceChars = 0;
   let sourceCount = 0;
+  let wrongChunk = 0;
   const missed: { id: string; why: string }[] = [];
   for (const outcome of outcomes) {
     const { question } = outcome;
@@ -97,21 +118,23 @@ export function scoreOutcomes(outcomes: readonly EvalOutcome[]): { metrics: Eval
     }
     answerable += 1;
     for (const source of outcome.sources) {
-      sourceChars += source.length;
+      sourceChars += source.text.length;
       sourceCount += 1;
     }
-    const rank = firstRelevantRank(question.evidence, outcome.sources);
+    const rank = firstRelevantRank(question, outcome.sources);
     if (rank === 1) hit1 += 1;
     if (rank >= 1 && rank <= 3) hit3 += 1;
     if (rank >= 1) {
       hitK += 1;
       reciprocal += 1 / rank;
     }
+    const sameNote = rank === 0 && question.note !== undefined && outcome.sources.some((source) => source.note === question.note);
+    if (sameNote) wrongChunk += 1;
     const gotAnswer = outcome.answerable && containsAnswer(question.answer, outcome.answer);
     if (gotAnswer) answered += 1;
     if (!outcome.answerable) falseAbstained += 1;
     const reasons = [
-      rank === 0 ? 'no relevant source' : rank > 1 ? `first relevant source at rank ${rank}` : '',
+      sameNote ? 'right note, wrong chunk' : rank === 0 ? 'no relevant source' : rank > 1 ? `first relevant source at rank ${rank}` : '',
       !outcome.answerable ? 'abstained' : !gotAnswer ? 'answer lacks the expected text' : '',
     ].filter((reason) => reason !== '');
     if (reasons.length > 0) missed.push({ id: question.id, why: reasons.join('; ') });
@@ -129,6 +152,7 @@ export function scoreOutcomes(outcomes: readonly EvalOutcome[]): { metrics: Eval
       answer: share(answered, answerable),
       abstain: share(abstained, unanswerable),
       false_abstain: share(falseAbstained, answerable),
+      wrong_chunk: share(wrongChunk, answerable),
       mean_source_chars: share(sourceChars, sourceCount),
     },
     missed,

@@ -13,6 +13,8 @@ import { updateIndex, type BuildSummary, type LoadedIndex } from '../vector-inde
 
 export interface OpenedEngine {
   answer: AnswerFn;
+  /** The same engine over the same index, retrieving by `method` (eval compares the methods). */
+  answerWith(method: RetrievalMethod): AnswerFn;
   index: LoadedIndex;
   embedder: Embedder;
   summary: BuildSummary;
@@ -33,12 +35,13 @@ export async function openEngine(
     embedder,
     log,
   });
-  const answer = createAnswerEngine({
-    current: () => ({ index, embedder }),
-    mode: () => tracker.mode(),
-    topK: config.topK,
-    onOllamaUnavailable: (error) => tracker.markUnavailable(error),
-    ...(options.retrievalMethod ? { retrievalMethod: options.retrievalMethod } : {}),
-  });
-  return { answer, index, embedder, summary };
+  const answerWith = (method: RetrievalMethod | undefined): AnswerFn =>
+    createAnswerEngine({
+      current: () => ({ index, embedder }),
+      mode: () => tracker.mode(),
+      topK: config.topK,
+      onOllamaUnavailable: (error) => tracker.markUnavailable(error),
+      ...(method ? { retrievalMethod: method } : {}),
+    });
+  return { answer: answerWith(options.retrievalMethod), answerWith, index, embedder, summary };
 }
