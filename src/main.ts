@@ -16,6 +16,7 @@ import { createLogger, type Logger } from './server/logger.ts';
 import type { IndexStatusReport, Readiness } from './server/server-deps.ts';
 import { startServer } from './server/start-server.ts';
 import { createLiveIndex, type LiveIndex } from './vector-index/live-index.ts';
+import { listNotes, type NotesListing } from './vector-index/note-listing.ts';
 
 /** How long in-flight answers may run after SIGTERM before their connections are closed. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -98,6 +99,20 @@ function indexStatus(live: LiveIndex): IndexStatusReport {
   };
 }
 
+/** One listing per loaded index (a generation never changes once loaded). */
+const listings = new WeakMap<object, NotesListing>();
+
+function notesListing(live: LiveIndex): NotesListing | undefined {
+  const chunks = live.state().current?.index.chunks;
+  if (chunks === undefined) return undefined;
+  let listing = listings.get(chunks);
+  if (listing === undefined) {
+    listing = listNotes(chunks);
+    listings.set(chunks, listing);
+  }
+  return listing;
+}
+
 export async function main(config: Config, log: Logger): Promise<{ close(): Promise<void>; url: string }> {
   const line = (message: string) => log.info(message);
   const tracker = createModeTracker(config, line);
@@ -127,6 +142,7 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
     answer,
     readiness: () => readiness(live, tracker),
     indexStatus: () => indexStatus(live),
+    listNotes: () => notesListing(live),
     reindex: () => live.update(),
     readNote: async (relativePath) => {
       const manifest = live.state().current?.index.manifest;

@@ -137,6 +137,7 @@ function fakeDeps(answer: AnswerFn, overrides: Partial<ServerDeps> = {}, notes =
     answer,
     readiness: () => readyWithOllama,
     indexStatus: () => ({ state: 'idle', embedder: 'ollama:nomic-embed-text', notes: [] }),
+    listNotes: () => ({ notes: [], folders: [], tags: [] }),
     reindex: () => undefined,
     readNote: async (path) => notes.get(path),
     topK: 4,

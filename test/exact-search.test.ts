@@ -31,6 +31,19 @@ function randomRows(count: number, dimensions: number, seed: number, density = 1
 }
 
 describe('ExactSearch.search', () => {
+  it('with an allowed(row) predicate: the top k of the allowed rows only, as a scan of those rows finds them', () => {
+    const count = 400;
+    const dimensions = 32;
+    const rows = randomRows(count, dimensions, 11);
+    const search = ExactSearch.fromRows(rows, count, dimensions)!;
+    const allowed = (row: number) => row % 7 === 3;
+    const query = randomRows(1, dimensions, 12);
+    const expected = bruteForce(rows, count, dimensions, query, count).filter((hit) => allowed(hit.label)).slice(0, 10);
+    const actual = search.search(query, 10, allowed);
+    expect(actual.map((hit) => hit.label)).toEqual(expected.map((hit) => hit.label));
+    expect(search.search(query, 10, () => false)).toEqual([]);
+  });
+
   it.each([
     { name: 'dense rows, dense query', count: 300, dimensions: 32, density: 1, k: 10 },
     { name: 'sparse rows and query (like the built-in embedder)', count: 500, dimensions: 128, density: 0.1, k: 25 },

@@ -38,6 +38,15 @@ describe('KeywordIndex.search', () => {
     expect(index.search('docker', 2)).toHaveLength(2);
   });
 
+  it('with an allowed(number) predicate: only allowed documents, with their unscoped scores', () => {
+    const all = index.search('docker', 10);
+    const allowedIds = new Set(['platform', 'udemy']);
+    const numbers = new Map(DOCS.map((document, number) => [document.id, number]));
+    const scoped = index.search('docker', 10, (number) => allowedIds.has(DOCS[number]?.id ?? ''));
+    expect(scoped).toEqual(all.filter((hit) => allowedIds.has(hit.id)));
+    expect(index.search('docker', 1, (number) => number === numbers.get('platform'))).toEqual(all.filter((hit) => hit.id === 'platform'));
+  });
+
   it('ranks the document with more occurrences higher, and among equals the shorter one', () => {
     const small = KeywordIndex.build([
       { id: 'once', text: 'cache alpha beta gamma' },

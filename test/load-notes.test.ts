@@ -10,7 +10,6 @@ import {
   loadNote,
   loadNotes,
   parseNote,
-  parseTags,
   type LoadedNotes,
   type Note,
 } from '../src/notes/load-notes.ts';
@@ -221,7 +220,7 @@ describe('loadNotes', () => {
   });
 });
 
-describe('parseNote and parseTags', () => {
+describe('parseNote', () => {
   it.each([
     { name: 'valid UTF-8', bytes: Buffer.from('héllo ✓ 😀\n'), ok: true },
     { name: 'UTF-8 BOM', bytes: Buffer.from('\uFEFFhi'), ok: true },
@@ -233,13 +232,9 @@ describe('parseNote and parseTags', () => {
     expect('reason' in result).toBe(!ok);
   });
 
-  it.each([
-    { value: 'a, b  c', tags: ['a', 'b', 'c'] },
-    { value: ['#x', ' y ', 3, null, ['nested']], tags: ['x', 'y', '3'] },
-    { value: undefined, tags: [] },
-    { value: { not: 'tags' }, tags: [] },
-  ])('parseTags($value)', ({ value, tags }) => {
-    expect(parseTags(value)).toEqual(tags);
+  it('carries front matter and inline tags, lower case, each once', () => {
+    const note = parseNote('t.md', Buffer.from('---\ntags: [Docker]\n---\n# Title\n\nabout #compose and #docker\n'));
+    expect('reason' in note ? [] : note.tags).toEqual(['docker', 'compose']);
   });
 });
 

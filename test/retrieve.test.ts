@@ -78,7 +78,7 @@ describe('distanceToSimilarity (HNSWLib cosine distance -> similarity)', () => {
 });
 
 function chunk(note: string, lines: [number, number], text = `${note} ${lines.join('-')}`): IndexedChunk {
-  return { id: `${note}:${lines.join('-')}`, note, title: note, heading: '', lines, text, embedHash: '' };
+  return { id: `${note}:${lines.join('-')}`, note, title: note, heading: '', lines, text, embedHash: '', tags: [] };
 }
 
 describe('nearDuplicate', () => {

@@ -11,6 +11,7 @@ import {
   capturingLogger,
   readyReadiness,
   sampleIndexStatus,
+  sampleListing,
   scriptedAnswer,
 } from './support/start-test-server.ts';
 import type { ScriptedAnswer } from './support/start-test-server.ts';
@@ -41,6 +42,7 @@ async function start(fake: ScriptedAnswer, host = '127.0.0.1', requestTimeoutMs?
     answer: fake.answer,
     readiness: () => readyReadiness(),
     indexStatus: () => sampleIndexStatus(),
+    listNotes: () => sampleListing(),
     reindex: () => {},
     readNote: async () => undefined,
     topK: 4,

@@ -12,6 +12,7 @@ import { composeExtractiveAnswer } from './extractive.ts';
 import { streamChat, type ChatSettings } from './ollama-chat.ts';
 import { buildDirectMessages, buildGroundedMessages, parseCited, saysNotInNotes } from './prompt.ts';
 import { retrieve, type RetrievalMethod } from './retrieve.ts';
+import { isScoped, scopeRows, type ScopeFilter } from './scope.ts';
 
 /** How the next answer is produced; decided by the caller (LLM setting and Ollama's state). */
 export type AnswerModeState =
@@ -65,10 +66,21 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
 
   const k = Math.min(Math.max(request.k ?? deps.topK, 1), 20);
   const retrievalStarted = performance.now();
+  const scope = isScoped(request.filter) ? scopeRows(index.chunks, request.filter) : undefined;
+  if (scope !== undefined && scope.size === 0) {
+    // Nothing to search: say so plainly rather than answer from notes the user ruled out.
+    yield { type: 'sources', sources: [], mode: state.mode, model: null, embedder: embedder.id };
+    const text = noMatchAnswer(request.filter ?? {});
+    yield { type: 'delta', text };
+    const total = elapsed(started);
+    yield { type: 'done', answer: text, answerable: false, cited: [], timings: { retrieval_ms: total, generation_ms: 0, total_ms: total } };
+    return;
+  }
   const retrieved = await retrieve(index, embedder, question, {
     k,
     method: deps.retrievalMethod ?? 'hybrid',
     context: history.filter((turn) => turn.role === 'user').map((turn) => turn.content),
+    scope,
     signal,
   });
   const retrievalMs = elapsed(retrievalStarted);
@@ -148,6 +160,14 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
   const composed = composeExtractiveAnswer(query, sources);
   yield { type: 'delta', text: composed.answer };
   yield { type: 'done', answer: composed.answer, answerable: true, cited: composed.cited, timings: timings(generationStarted) };
+}
+
+/** The answer when a scope selects no note at all. */
+export function noMatchAnswer(filter: ScopeFilter): string {
+  const parts: string[] = [];
+  if ((filter.notes ?? []).length > 0) parts.push(`notes matching ${(filter.notes ?? []).map((glob) => `"${glob}"`).join(' or ')}`);
+  if ((filter.tags ?? []).length > 0) parts.push(`tagged ${(filter.tags ?? []).map((tag) => `#${tag.replace(/^#+/, '')}`).join(' or ')}`);
+  return `No notes match this scope (${parts.join(', ')}), so there is nothing to answer from. Widen the scope or ask about all notes.`;
 }
 
 async function* directAnswer(

@@ -3,6 +3,7 @@
  * An answer is an async stream of events with exactly one terminal event (`done` or `error`).
  */
 import type { ErrorCode } from '../errors.ts';
+import type { ScopeFilter } from './scope.ts';
 
 export interface HistoryTurn {
   role: 'user' | 'assistant';
@@ -16,6 +17,8 @@ export interface AskRequest {
   /** false = ask the chat model directly, without notes. */
   rag?: boolean;
   history?: HistoryTurn[];
+  /** Only notes matching these globs and/or tags are searched (`scope.ts`). */
+  filter?: ScopeFilter;
 }
 
 export interface Source {

@@ -4,6 +4,7 @@
  */
 import type { Embedder } from '../embeddings/embedder.ts';
 import type { IndexedChunk, LoadedIndex } from '../vector-index/index-store.ts';
+import type { RowScope } from './scope.ts';
 
 /** The RRF constant from the original paper; it damps the influence of any single ranking's top. */
 export const RRF_K = 60;
@@ -23,6 +24,11 @@ export interface RetrieveOptions {
   method?: RetrievalMethod;
   /** Earlier user turns, newest last: a follow-up question is also searched together with them. */
   context?: string[];
+  /**
+   * Only these rows may be returned (`scope.ts`). Applied inside each search, so the k best of the
+   * scope come back, not whatever of the unscoped top k happens to be in scope.
+   */
+  scope?: RowScope | undefined;
   signal?: AbortSignal;
 }
 
@@ -66,6 +72,7 @@ async function vectorRanking(
   embedder: Embedder,
   query: string,
   depth: number,
+  scope: RowScope | undefined,
   signal: AbortSignal | undefined,
 ): Promise<{ ranking: Ranking; similarity: Map<string, number> }> {
   const vector = await embedder.embedQuery(query, signal ? { signal } : {});
@@ -73,12 +80,23 @@ async function vectorRanking(
   const similarity = new Map<string, number>();
   // A small index is scanned exactly (recall 1); HNSW answers for the rest.
   if (index.exact?.accepts(vector)) {
-    for (const { label, similarity: value } of index.exact.search(vector, depth)) {
+    for (const { label, similarity: value } of index.exact.search(vector, depth, scope?.allows)) {
       const id = index.chunks[label]?.id;
       if (id === undefined) continue;
       ranking.push(id);
       similarity.set(id, Math.min(1, Math.max(0, value)));
     }
+    return { ranking, similarity };
+  }
+  if (scope !== undefined) {
+    // hnswlib's own filter: the graph search skips labels out of scope while it walks.
+    const found = index.store.index.searchKnn(Array.from(vector), depth, scope.allows);
+    found.neighbors.forEach((label, position) => {
+      const id = index.chunks[label]?.id;
+      if (id === undefined || !scope.allows(label)) return;
+      ranking.push(id);
+      similarity.set(id, distanceToSimilarity(found.distances[position] ?? 2));
+    });
     return { ranking, similarity };
   }
   const results = await index.store.similaritySearchVectorWithScore(vector, depth);
@@ -90,14 +108,15 @@ async function vectorRanking(
   return { ranking, similarity };
 }
 
-/** Returns up to k chunks, best first. An empty index returns nothing. */
+/** Returns up to k chunks, best first. An empty index (or scope) returns nothing. */
 export async function retrieve(
   index: LoadedIndex,
   embedder: Embedder,
   question: string,
   options: RetrieveOptions,
 ): Promise<Retrieved[]> {
-  const size = index.chunks.length;
+  const scope = options.scope;
+  const size = scope?.size ?? index.chunks.length;
   const k = Math.min(Math.max(1, Math.floor(options.k)), size);
   if (k === 0) return [];
   const method = options.method ?? 'hybrid';
@@ -113,12 +132,12 @@ export async function retrieve(
   const similarity = new Map<string, number>();
   for (const query of queries) {
     if (method !== 'keyword') {
-      const result = await vectorRanking(index, embedder, query.text, depth, options.signal);
+      const result = await vectorRanking(index, embedder, query.text, depth, scope, options.signal);
       rankings.push({ ids: result.ranking, weight: query.weight });
       for (const [id, value] of result.similarity) similarity.set(id, Math.max(value, similarity.get(id) ?? 0));
     }
     if (method !== 'vector') {
-      rankings.push({ ids: index.keyword.search(query.text, depth).map((hit) => hit.id), weight: query.weight });
+      rankings.push({ ids: index.keyword.search(query.text, depth, scope?.allows).map((hit) => hit.id), weight: query.weight });
     }
   }
   options.signal?.throwIfAborted();

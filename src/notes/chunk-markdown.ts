@@ -49,8 +49,11 @@ export interface Chunk {
   slice?: [number, number];
 }
 
-/** Bump whenever chunk boundaries, headings, ids or `embedText` would change for the same note. */
-export const CHUNKER_VERSION = 2;
+/**
+ * Bump whenever chunk boundaries, headings, ids, `embedText` or what the index keeps per chunk
+ * would change for the same note (3: chunks carry their note's tags, issue 15).
+ */
+export const CHUNKER_VERSION = 3;
 
 /** The longest section opening line carried into the section's later chunks (a label, not a paragraph). */
 const LEAD_MAX_CHARS = 120;
@@ -142,6 +145,21 @@ export function firstLevelOneHeading(text: string): string | undefined {
     if (info?.kind === 'heading' && info.level === 1 && info.headingText !== '') return info.headingText;
   }
   return undefined;
+}
+
+/**
+ * The lines of prose: outside front matter, fenced code and headings (0-based line numbers with
+ * their text). Other readers of the note's syntax (inline `#tags`) use this, so they never
+ * disagree with the chunker about what is code or a heading.
+ */
+export function proseLines(text: string): Array<{ line: number; text: string }> {
+  const lines = splitLines(text);
+  const infos = classifyLines(lines, splitFrontMatter(text).lineCount);
+  const prose: Array<{ line: number; text: string }> = [];
+  infos.forEach((info, line) => {
+    if (info?.kind === 'text') prose.push({ line, text: lines[line] ?? '' });
+  });
+  return prose;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,12 +15,14 @@ import { access, open, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { firstLevelOneHeading, splitFrontMatter } from './chunk-markdown.ts';
 import { describeNotesFolderError, errorCode, FolderProblem } from './folder-problem.ts';
+import { noteTags } from './note-tags.ts';
 
 export interface Note {
   /** Path relative to NOTES_DIR, with forward slashes, e.g. "day1/compose.md". */
   path: string;
   /** Front matter `title`, else the first `# heading`, else the file name without extension. */
   title: string;
+  /** Front matter `tags` and inline `#tags`, lower case, each once (`note-tags.ts`). */
   tags: string[];
   /**
    * The decoded file text (BOM removed, line endings as in the file). Front matter, when present,
@@ -307,7 +309,7 @@ export function parseNote(path: string, bytes: Uint8Array): Note | NoteFailure {
     scalarText(frontMatter.data['title']) ??
     firstLevelOneHeading(text) ??
     basename(path).slice(0, basename(path).length - extname(path).length);
-  const note: Note = { path, title, tags: parseTags(frontMatter.data['tags']), text, hash };
+  const note: Note = { path, title, tags: noteTags(frontMatter.data['tags'], text), text, hash };
   if (frontMatter.problem !== undefined) note.warnings = [frontMatter.problem];
   return note;
 }
@@ -316,15 +318,6 @@ function scalarText(value: unknown): string | undefined {
   if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'bigint') return undefined;
   const text = String(value).trim();
   return text === '' ? undefined : text;
-}
-
-/** `tags: a, b` / `tags: "#a #b"` / `tags: [a, b]` / a YAML list: trimmed, without "#", no duplicates. */
-export function parseTags(value: unknown): string[] {
-  const raw: unknown[] = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/[,\s]+/) : [];
-  const tags = raw
-    .map((item) => scalarText(item)?.replace(/^#+/, '').trim() ?? '')
-    .filter((tag) => tag !== '');
-  return [...new Set(tags)];
 }
 
 function byPath(left: { path: string } | string, right: { path: string } | string): number {

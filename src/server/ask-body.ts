@@ -4,12 +4,40 @@
  */
 import { z } from 'zod';
 import type { AskRequest } from '../answer/answer-types.ts';
+import { globProblem, MAX_SCOPE_ENTRIES, type ScopeFilter } from '../answer/scope.ts';
 import { AppError } from '../errors.ts';
+import { normalizeTag } from '../notes/note-tags.ts';
 
 export const MAX_QUESTION_CHARS = 4000;
 export const MAX_HISTORY_TURNS = 20;
 /** A turn's own bound; the 64 KiB body limit bounds the total anyway. */
 export const MAX_HISTORY_TURN_CHARS = 16_000;
+
+const globSchema = z.string({ error: 'must be a string (a glob over note paths)' }).superRefine((glob, context) => {
+  const problem = globProblem(glob);
+  if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+});
+
+const tagSchema = z.string({ error: 'must be a string (a tag)' }).superRefine((tag, context) => {
+  if (normalizeTag(tag) === undefined) {
+    context.addIssue({ code: 'custom', message: 'must be a tag: letters, digits, "_", "-" and "/", not only digits' });
+  }
+});
+
+/** Unknown keys are refused here (unlike the body's): a misspelt `tag` must not widen the scope silently. */
+const filterSchema = z.strictObject(
+  {
+    notes: z
+      .array(globSchema, { error: 'must be an array of globs' })
+      .max(MAX_SCOPE_ENTRIES, { error: `must have at most ${MAX_SCOPE_ENTRIES} globs` })
+      .optional(),
+    tags: z
+      .array(tagSchema, { error: 'must be an array of tags' })
+      .max(MAX_SCOPE_ENTRIES, { error: `must have at most ${MAX_SCOPE_ENTRIES} tags` })
+      .optional(),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? 'may only have "notes" and "tags"' : 'must be an object like {"notes": [...], "tags": [...]}') },
+);
 
 const askBodySchema = z.object(
   {
@@ -41,6 +69,7 @@ const askBodySchema = z.object(
       )
       .max(MAX_HISTORY_TURNS, { error: `must have at most ${MAX_HISTORY_TURNS} turns` })
       .optional(),
+    filter: filterSchema.optional(),
   },
   { error: 'must be a JSON object' },
 );
@@ -58,10 +87,16 @@ export function parseAskBody(body: unknown): ParsedAskBody {
     const field = issue && issue.path.length > 0 ? `"${issue.path.map(String).join('.')}" ` : 'The request body ';
     throw new AppError('invalid_request', `${field}${issue?.message ?? 'is invalid'}.`);
   }
-  const { question, k, rag, history, stream } = result.data;
+  const { question, k, rag, history, stream, filter } = result.data;
   const request: AskRequest = { question };
   if (k !== undefined) request.k = k;
   if (rag !== undefined) request.rag = rag;
   if (history !== undefined) request.history = history;
+  if (filter !== undefined) {
+    const scope: ScopeFilter = {};
+    if (filter.notes !== undefined) scope.notes = filter.notes;
+    if (filter.tags !== undefined) scope.tags = filter.tags;
+    request.filter = scope;
+  }
   return { request, stream: stream ?? false };
 }

@@ -48,6 +48,11 @@ export function createApp(deps: ServerDeps): express.Express {
   app.get('/index/status', (_req, res) => {
     res.json(deps.indexStatus());
   });
+  app.get('/index/notes', (_req, res) => {
+    const listing = deps.listNotes();
+    if (listing === undefined) throw new AppError('index_not_ready', 'The first index build is still running; the notes are listed once it is done.');
+    res.json(listing);
+  });
   app.post('/reindex', ...jsonBody({ bodyRequired: false }), (_req, res) => {
     const started = deps.reindex();
     // The build runs on after the 202; its failures surface in /index/status and the log.

@@ -4,6 +4,9 @@
  * and tests hand in fakes.
  */
 import type { AnswerFn, AnswerMode } from '../answer/answer-types.ts';
+import type { NotesListing } from '../vector-index/note-listing.ts';
+
+export type { NotesListing };
 import type { Logger } from './logger.ts';
 
 /** The loaded index, as `/readyz` reports it. */
@@ -88,6 +91,8 @@ export interface ServerDeps {
   answer: AnswerFn;
   readiness(): Readiness;
   indexStatus(): IndexStatusReport;
+  /** `GET /index/notes`: notes, folders and tags of the loaded index; undefined before the first build. */
+  listNotes(): NotesListing | undefined;
   /** Starts an incremental re-index and returns at once; a returned promise is only watched for failure. */
   reindex(): void | Promise<unknown>;
   /**

@@ -61,8 +61,8 @@ export class ExactSearch {
     return nonZero * this.count <= EXACT_MAX_WORK;
   }
 
-  /** The k rows most similar to `query` (cosine), best first; ties by row. */
-  search(query: ArrayLike<number>, k: number): ExactHit[] {
+  /** The k rows most similar to `query` (cosine), best first; ties by row. Only rows `allowed` allows, when given. */
+  search(query: ArrayLike<number>, k: number, allowed?: (row: number) => boolean): ExactHit[] {
     const { columns, count, scores } = this;
     const limit = Math.min(Math.max(0, Math.floor(k)), count);
     if (limit === 0 || query.length !== this.dimensions) return [];
@@ -79,16 +79,17 @@ export class ExactSearch {
       const column = columns.subarray(d * count, (d + 1) * count);
       for (let row = 0; row < count; row++) scores[row] = scores[row]! + weight * column[row]!;
     }
-    return topRows(scores, limit).map((label) => ({ label, similarity: scores[label]! }));
+    return topRows(scores, limit, allowed).map((label) => ({ label, similarity: scores[label]! }));
   }
 }
 
 /** The `k` rows with the highest scores, best first (a small sorted buffer: k is tens, rows thousands). */
-function topRows(scores: Float64Array, k: number): number[] {
+function topRows(scores: Float64Array, k: number, allowed: ((row: number) => boolean) | undefined): number[] {
   const best: number[] = [];
   const better = (a: number, b: number) => scores[a]! > scores[b]! || (scores[a] === scores[b] && a < b);
   for (let row = 0; row < scores.length; row++) {
     if (best.length === k && !better(row, best[k - 1]!)) continue;
+    if (allowed !== undefined && !allowed(row)) continue;
     let at = best.length === k ? k - 1 : best.length;
     while (at > 0 && better(row, best[at - 1]!)) {
       best[at] = best[at - 1]!;

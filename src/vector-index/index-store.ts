@@ -43,6 +43,8 @@ export interface IndexedChunk {
   text: string;
   /** sha256 of the embedded text: the key of the vector cache. */
   embedHash: string;
+  /** The note's tags (front matter and inline, `note-tags.ts`): what a `tags` scope selects by. */
+  tags: string[];
 }
 
 export interface LoadedIndex {
@@ -102,15 +104,16 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-function toIndexedChunk(chunk: Chunk, title: string): IndexedChunk {
+function toIndexedChunk(chunk: Chunk, note: Pick<Note, 'title' | 'tags'>): IndexedChunk {
   return {
     id: chunk.id,
     note: chunk.note,
-    title,
+    title: note.title,
     heading: chunk.heading,
     lines: chunk.lines,
     text: chunk.text,
     embedHash: sha256(chunk.embedText),
+    tags: note.tags,
   };
 }
 
@@ -218,7 +221,8 @@ async function readStore(generation: VerifiedGeneration, embedder: Embedder): Pr
     if (document === undefined || metadata?.id === undefined) {
       return { ok: false, reason: `docstore has no chunk for vector ${label}` };
     }
-    chunks.push({ ...metadata, text: document.pageContent });
+    // Generations from before chunker 3 have no tags; they are rebuilt by the next update.
+    chunks.push({ ...metadata, tags: Array.isArray(metadata.tags) ? metadata.tags : [], text: document.pageContent });
   }
   return { ok: true, stored: { store, chunks } };
 }
@@ -417,7 +421,7 @@ export async function updateIndex(options: BuildOptions): Promise<{ index: Loade
       kept !== undefined && kept.every((chunk) => chunk !== undefined)
         ? (kept as IndexedChunk[])
         : chunkMarkdown(note).map((chunk) => {
-            const indexed = toIndexedChunk(chunk, note.title);
+            const indexed = toIndexedChunk(chunk, note);
             embedTexts.set(indexed.embedHash, chunk.embedText);
             return indexed;
           });

@@ -359,8 +359,11 @@ export class KeywordIndex {
     return Math.log1p((this.ids.length - frequency + 0.5) / (frequency + 0.5));
   }
 
-  /** The `k` best documents for `query`, best first; documents sharing no term are left out. */
-  search(query: string, k: number): KeywordHit[] {
+  /**
+   * The `k` best documents for `query`, best first; documents sharing no term are left out, and so
+   * are those `allowed` refuses (by document number: position in the documents it was built from).
+   */
+  search(query: string, k: number, allowed?: (number: number) => boolean): KeywordHit[] {
     if (k <= 0 || this.ids.length === 0) return [];
     const { scores, touched, lengthNorms, k1 } = this;
     // Rarest terms first (MaxScore, Turtle & Flood 1995): a term adds at most idf * (k1 + 1) to a
@@ -394,6 +397,8 @@ export class KeywordIndex {
       // The hot loop of a query: plain typed-array reads, in bounds by construction.
       for (let index = 0; index < documents.length; index++) {
         const number = documents[index]!;
+        // Out of scope: never scored, so never a candidate (and the early stop stays exact).
+        if (allowed !== undefined && !allowed(number)) continue;
         const frequency = frequencies[index]!;
         const gain = (idf * frequency * (k1 + 1)) / (frequency + k1 * lengthNorms[number]!);
         const score = scores[number]!;

@@ -5,7 +5,7 @@
  */
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AnswerEngineDeps, AnswerModeState } from '../../src/answer/answer-engine.ts';
 import type { AnswerEvent, Source } from '../../src/answer/answer-types.ts';
@@ -36,7 +36,10 @@ export async function buildNotesIndex(files?: Record<string, string>): Promise<N
     await cp(REPOSITORY_NOTES, notesDir, { recursive: true });
   } else {
     await mkdir(notesDir, { recursive: true });
-    for (const [name, text] of Object.entries(files)) await writeFile(join(notesDir, name), text);
+    for (const [name, text] of Object.entries(files)) {
+      await mkdir(dirname(join(notesDir, name)), { recursive: true });
+      await writeFile(join(notesDir, name), text);
+    }
   }
   const embedder = createLocalEmbedder();
   const { index } = await updateIndex({ notesDir, indexDir, embedder });

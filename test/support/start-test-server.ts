@@ -9,7 +9,7 @@ import type { AnswerEvent, AnswerFn, AskRequest, DoneEvent, Source, SourcesEvent
 import { createApp } from '../../src/server/create-app.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import type { Logger } from '../../src/server/logger.ts';
-import type { IndexStatusReport, Readiness, ServerDeps } from '../../src/server/server-deps.ts';
+import type { IndexStatusReport, NotesListing, Readiness, ServerDeps } from '../../src/server/server-deps.ts';
 import { startServer } from '../../src/server/start-server.ts';
 
 export interface LogLine {
@@ -177,6 +177,14 @@ export function sampleIndexStatus(): IndexStatusReport {
   };
 }
 
+export function sampleListing(): NotesListing {
+  return {
+    notes: [{ path: 'dockercon-2023.md', title: 'DockerCon 2023', tags: ['docker'], chunks: 42 }],
+    folders: [],
+    tags: [{ tag: 'docker', notes: 1 }],
+  };
+}
+
 export interface TestServer {
   url: string;
   server: Server;
@@ -192,6 +200,7 @@ export async function startTestServer(overrides: Partial<ServerDeps> = {}): Prom
     answer: scriptedAnswer(sampleEvents()).answer,
     readiness: () => readyReadiness(),
     indexStatus: () => sampleIndexStatus(),
+    listNotes: () => sampleListing(),
     reindex: () => {},
     readNote: async (relativePath) => (relativePath === 'dockercon-2023.md' ? '# DockerCon 2023\n' : undefined),
     topK: 4,
