@@ -15,8 +15,9 @@ import { createApp } from './server/create-app.ts';
 import { createLogger, type Logger } from './server/logger.ts';
 import type { IndexStatusReport, Readiness } from './server/server-deps.ts';
 import { startServer } from './server/start-server.ts';
+import { createFilesBackend } from './vector-index/files/files-backend.ts';
 import { createLiveIndex, type LiveIndex } from './vector-index/live-index.ts';
-import { listNotes, type NotesListing } from './vector-index/note-listing.ts';
+import type { NotesListing } from './vector-index/note-listing.ts';
 
 /** How long in-flight answers may run after SIGTERM before their connections are closed. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -41,7 +42,7 @@ function readiness(live: LiveIndex, tracker: ReturnType<typeof createModeTracker
       : {
           index: {
             notes: Object.keys(current.index.manifest.notes).length,
-            chunks: current.index.chunks.length,
+            chunks: current.index.manifest.chunkCount,
             embedder: current.embedder.id,
             builtAt: current.index.manifest.builtAt,
           },
@@ -103,12 +104,12 @@ function indexStatus(live: LiveIndex): IndexStatusReport {
 const listings = new WeakMap<object, NotesListing>();
 
 function notesListing(live: LiveIndex): NotesListing | undefined {
-  const chunks = live.state().current?.index.chunks;
-  if (chunks === undefined) return undefined;
-  let listing = listings.get(chunks);
+  const index = live.state().current?.index;
+  if (index === undefined) return undefined;
+  let listing = listings.get(index);
   if (listing === undefined) {
-    listing = listNotes(chunks);
-    listings.set(chunks, listing);
+    listing = index.listNotes();
+    listings.set(index, listing);
   }
   return listing;
 }
@@ -120,8 +121,8 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
   const choice = await chooseEmbedder(config);
   line(`embedder ${choice.embedder.id}: ${choice.reason}`);
   const live = createLiveIndex({
+    backend: createFilesBackend({ indexDir: config.indexDir }),
     notesDir: config.notesDir,
-    indexDir: config.indexDir,
     embedder: choice.embedder,
     log: line,
     logError: (message) => log.error(message),

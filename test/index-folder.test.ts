@@ -13,6 +13,7 @@ import { createLocalEmbedder } from '../src/embeddings/local-embedder.ts';
 import { describeNotesFolderError, FolderProblem } from '../src/notes/folder-problem.ts';
 import { loadNotes } from '../src/notes/load-notes.ts';
 import { describeIndexFolderError, prepareIndexFolder } from '../src/vector-index/index-folder.ts';
+import { createFilesBackend } from '../src/vector-index/files/files-backend.ts';
 import { createLiveIndex } from '../src/vector-index/live-index.ts';
 import { requestOnce, startComposedServer, until, type ComposedServer } from './support/hardening-app.ts';
 
@@ -114,8 +115,8 @@ describe('the live index with an unusable INDEX_DIR', () => {
     const info: string[] = [];
     const errors: string[] = [];
     const live = createLiveIndex({
+      backend: createFilesBackend({ indexDir: join(blocker, 'index') }),
       notesDir,
-      indexDir: join(blocker, 'index'),
       embedder: createLocalEmbedder(),
       log: (line) => info.push(line),
       logError: (line) => errors.push(line),

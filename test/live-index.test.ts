@@ -10,7 +10,8 @@ import { retrieve } from '../src/answer/retrieve.ts';
 import type { EmbedOptions, Embedder } from '../src/embeddings/embedder.ts';
 import { createLocalEmbedder } from '../src/embeddings/local-embedder.ts';
 import { createLiveIndex, type LiveIndex } from '../src/vector-index/live-index.ts';
-import type { BuildProgress } from '../src/vector-index/index-store.ts';
+import { createFilesBackend } from '../src/vector-index/files/files-backend.ts';
+import type { BuildProgress } from '../src/vector-index/index-backend.ts';
 import { SECOND_NOTE, collectLog, copySampleNotes, createTempDirs, writeNote } from './support/index-fixtures.ts';
 
 const temp = createTempDirs();
@@ -81,7 +82,7 @@ describe('createLiveIndex', () => {
   it('coalesces update() calls made during a build into one follow-up build that sees every change', async () => {
     const gated = gatedEmbedder();
     const { log, lines } = collectLog();
-    const live = createLiveIndex({ notesDir, indexDir, embedder: gated.embedder, log });
+    const live = createLiveIndex({ backend: createFilesBackend({ indexDir }), notesDir, embedder: gated.embedder, log });
     const builds = countBuilds(live);
 
     const first = live.update();
@@ -122,7 +123,7 @@ describe('createLiveIndex', () => {
 
   it('swaps in a new index after a note edit; answers holding the old index object keep working', async () => {
     const embedder = createLocalEmbedder();
-    const live = createLiveIndex({ notesDir, indexDir, embedder, log: () => {} });
+    const live = createLiveIndex({ backend: createFilesBackend({ indexDir }), notesDir, embedder, log: () => {} });
     await live.update();
     const old = live.state().current!.index;
     const oldDirectory = old.directory;
@@ -159,7 +160,7 @@ describe('createLiveIndex', () => {
     const gated = gatedEmbedder();
     gated.open();
     const { log, lines } = collectLog();
-    const live = createLiveIndex({ notesDir, indexDir, embedder: gated.embedder, log });
+    const live = createLiveIndex({ backend: createFilesBackend({ indexDir }), notesDir, embedder: gated.embedder, log });
     await live.update();
     const before = live.state().current!.index;
 
@@ -177,19 +178,19 @@ describe('createLiveIndex', () => {
 
   it('open() loads a valid index without building, and refuses a damaged one with one log line', async () => {
     const embedder = createLocalEmbedder();
-    const builder = createLiveIndex({ notesDir, indexDir, embedder, log: () => {} });
+    const builder = createLiveIndex({ backend: createFilesBackend({ indexDir }), notesDir, embedder, log: () => {} });
     await builder.update();
     const built = builder.state().current!.index;
 
     const gated = gatedEmbedder(createLocalEmbedder());
-    const reader = createLiveIndex({ notesDir, indexDir, embedder: gated.embedder, log: () => {} });
+    const reader = createLiveIndex({ backend: createFilesBackend({ indexDir }), notesDir, embedder: gated.embedder, log: () => {} });
     expect(await reader.open()).toBe(true);
     expect(reader.state().current!.index.manifest).toEqual(built.manifest);
     expect(gated.calls.count).toBe(0);
 
     await writeFile(join(built.directory, 'manifest.json'), '{ not json');
     const { log, lines } = collectLog();
-    const damaged = createLiveIndex({ notesDir, indexDir, embedder: createLocalEmbedder(), log });
+    const damaged = createLiveIndex({ backend: createFilesBackend({ indexDir }), notesDir, embedder: createLocalEmbedder(), log });
     expect(await damaged.open()).toBe(false);
     expect(damaged.state().current).toBeUndefined();
     expect(lines).toHaveLength(1);
@@ -198,7 +199,7 @@ describe('createLiveIndex', () => {
 
   it('switchEmbedder builds the new index while the old one keeps serving, then swaps both together', async () => {
     const first = createLocalEmbedder();
-    const live = createLiveIndex({ notesDir, indexDir, embedder: first, log: () => {} });
+    const live = createLiveIndex({ backend: createFilesBackend({ indexDir }), notesDir, embedder: first, log: () => {} });
     await live.update();
     const before = live.state().current!;
 

@@ -4,16 +4,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  RRF_K,
-  distanceToSimilarity,
-  fuseRankings,
   nearDuplicate,
   retrieve,
   type RetrievalMethod,
   type Retrieved,
 } from '../src/answer/retrieve.ts';
 import { createLocalEmbedder } from '../src/embeddings/local-embedder.ts';
-import { openIndex, type IndexedChunk, type LoadedIndex } from '../src/vector-index/index-store.ts';
+import { RRF_K, distanceToSimilarity, fuseRankings } from '../src/vector-index/fuse-rankings.ts';
+import type { LoadedIndex } from '../src/vector-index/files/loaded-index.ts';
+import { openIndex } from '../src/vector-index/files/read-generation.ts';
+import type { IndexedChunk } from '../src/vector-index/indexed-chunk.ts';
 import { buildNotesIndex, type NotesIndex } from './support/answer-fixtures.ts';
 
 const rrf = (...ranks: number[]) => ranks.reduce((sum, rank) => sum + 1 / (RRF_K + rank), 0);

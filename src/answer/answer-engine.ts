@@ -4,7 +4,7 @@
  */
 import { AppError, toAppError } from '../errors.ts';
 import type { Embedder } from '../embeddings/embedder.ts';
-import type { LoadedIndex } from '../vector-index/index-store.ts';
+import type { SearchableIndex } from '../vector-index/index-backend.ts';
 import { judgeEvidence, notCoveredAnswer } from './abstain.ts';
 import type { AnswerEvent, AnswerFn, AskRequest, Source, SourcesEvent, Timings } from './answer-types.ts';
 import { queryTerms, type TermWeight } from './evidence.ts';
@@ -12,7 +12,7 @@ import { composeExtractiveAnswer } from './extractive.ts';
 import { streamChat, type ChatSettings } from './ollama-chat.ts';
 import { buildDirectMessages, buildGroundedMessages, parseCited, saysNotInNotes } from './prompt.ts';
 import { retrieve, type RetrievalMethod } from './retrieve.ts';
-import { isScoped, scopeRows, type ScopeFilter } from './scope.ts';
+import { isScoped, type ScopeFilter } from './scope.ts';
 
 /** How the next answer is produced; decided by the caller (LLM setting and Ollama's state). */
 export type AnswerModeState =
@@ -21,7 +21,7 @@ export type AnswerModeState =
 
 export interface AnswerEngineDeps {
   /** The index and the embedder that built it, or undefined while the first build runs. */
-  current(): { index: LoadedIndex; embedder: Embedder } | undefined;
+  current(): { index: SearchableIndex; embedder: Embedder } | undefined;
   mode(): AnswerModeState;
   topK: number;
   /**
@@ -36,7 +36,7 @@ export function extractiveNotice(chatModel: string): string {
   return `Extractive answer: no chat model is connected, so these are the most relevant lines of your notes. For a written answer, start Ollama and run: ollama pull ${chatModel}`;
 }
 
-function termWeight(index: LoadedIndex): TermWeight {
+function termWeight(index: SearchableIndex): TermWeight {
   return (term) => index.keyword.idf(term);
 }
 
@@ -66,7 +66,7 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
 
   const k = Math.min(Math.max(request.k ?? deps.topK, 1), 20);
   const retrievalStarted = performance.now();
-  const scope = isScoped(request.filter) ? scopeRows(index.chunks, request.filter) : undefined;
+  const scope = isScoped(request.filter) ? await index.scope(request.filter) : undefined;
   if (scope !== undefined && scope.size === 0) {
     // Nothing to search: say so plainly rather than answer from notes the user ruled out.
     yield { type: 'sources', sources: [], mode: state.mode, model: null, embedder: embedder.id };

@@ -1,15 +1,14 @@
 /**
- * Hybrid retrieval: HNSW vector search and BM25 keyword search over the same chunks, fused by
- * reciprocal rank (Cormack et al. 2009), near-duplicates collapsed, k clamped to the index size.
+ * Hybrid retrieval: the index backend fuses vector and keyword rankings by reciprocal rank
+ * (`vector-index/fuse-rankings.ts`); here the question (and earlier turns) are embedded,
+ * near-duplicates collapsed, k clamped to the index size and scores normalised.
  */
 import type { Embedder } from '../embeddings/embedder.ts';
-import type { IndexedChunk, LoadedIndex } from '../vector-index/index-store.ts';
-import type { RowScope } from './scope.ts';
+import { RRF_K } from '../vector-index/fuse-rankings.ts';
+import type { IndexScope, RetrievalMethod, SearchableIndex, SearchQuery } from '../vector-index/index-backend.ts';
+import type { IndexedChunk } from '../vector-index/indexed-chunk.ts';
 
-/** The RRF constant from the original paper; it damps the influence of any single ranking's top. */
-export const RRF_K = 60;
-
-export type RetrievalMethod = 'hybrid' | 'vector' | 'keyword';
+export type { RetrievalMethod } from '../vector-index/index-backend.ts';
 
 export interface Retrieved {
   chunk: IndexedChunk;
@@ -25,37 +24,11 @@ export interface RetrieveOptions {
   /** Earlier user turns, newest last: a follow-up question is also searched together with them. */
   context?: string[];
   /**
-   * Only these rows may be returned (`scope.ts`). Applied inside each search, so the k best of the
-   * scope come back, not whatever of the unscoped top k happens to be in scope.
+   * Only chunks in this scope (made by `index.scope`) may be returned. Applied inside each search, so
+   * the k best of the scope come back, not whatever of the unscoped top k happens to be in scope.
    */
-  scope?: RowScope | undefined;
+  scope?: IndexScope | undefined;
   signal?: AbortSignal;
-}
-
-type Ranking = string[];
-interface WeightedRanking {
-  ids: Ranking;
-  weight: number;
-}
-
-/**
- * Reciprocal-rank fusion of several rankings of ids; returns ids best first with their fused score.
- * A ranking may carry a weight (default 1): its contributions are multiplied by it.
- */
-export function fuseRankings(rankings: (Ranking | WeightedRanking)[], k = RRF_K): { id: string; fused: number }[] {
-  const scores = new Map<string, number>();
-  for (const entry of rankings) {
-    const { ids, weight } = Array.isArray(entry) ? { ids: entry, weight: 1 } : entry;
-    ids.forEach((id, rank) => scores.set(id, (scores.get(id) ?? 0) + weight / (k + rank + 1)));
-  }
-  return [...scores.entries()]
-    .map(([id, fused]) => ({ id, fused }))
-    .sort((a, b) => b.fused - a.fused || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
-
-/** HNSWLib reports cosine distance (0 = same direction, 2 = opposite); users read similarity. */
-export function distanceToSimilarity(distance: number): number {
-  return Math.min(1, Math.max(0, 1 - distance));
 }
 
 /** Two chunks are near-duplicates when they come from the same note and their line ranges mostly overlap. */
@@ -67,56 +40,15 @@ export function nearDuplicate(a: IndexedChunk, b: IndexedChunk): boolean {
   return overlap / shorter >= 0.5;
 }
 
-async function vectorRanking(
-  index: LoadedIndex,
-  embedder: Embedder,
-  query: string,
-  depth: number,
-  scope: RowScope | undefined,
-  signal: AbortSignal | undefined,
-): Promise<{ ranking: Ranking; similarity: Map<string, number> }> {
-  const vector = await embedder.embedQuery(query, signal ? { signal } : {});
-  const ranking: Ranking = [];
-  const similarity = new Map<string, number>();
-  // A small index is scanned exactly (recall 1); HNSW answers for the rest.
-  if (index.exact?.accepts(vector)) {
-    for (const { label, similarity: value } of index.exact.search(vector, depth, scope?.allows)) {
-      const id = index.chunks[label]?.id;
-      if (id === undefined) continue;
-      ranking.push(id);
-      similarity.set(id, Math.min(1, Math.max(0, value)));
-    }
-    return { ranking, similarity };
-  }
-  if (scope !== undefined) {
-    // hnswlib's own filter: the graph search skips labels out of scope while it walks.
-    const found = index.store.index.searchKnn(Array.from(vector), depth, scope.allows);
-    found.neighbors.forEach((label, position) => {
-      const id = index.chunks[label]?.id;
-      if (id === undefined || !scope.allows(label)) return;
-      ranking.push(id);
-      similarity.set(id, distanceToSimilarity(found.distances[position] ?? 2));
-    });
-    return { ranking, similarity };
-  }
-  const results = await index.store.similaritySearchVectorWithScore(vector, depth);
-  for (const [document, distance] of results) {
-    const id = (document.metadata as { id: string }).id;
-    ranking.push(id);
-    similarity.set(id, distanceToSimilarity(distance));
-  }
-  return { ranking, similarity };
-}
-
 /** Returns up to k chunks, best first. An empty index (or scope) returns nothing. */
 export async function retrieve(
-  index: LoadedIndex,
+  index: SearchableIndex,
   embedder: Embedder,
   question: string,
   options: RetrieveOptions,
 ): Promise<Retrieved[]> {
   const scope = options.scope;
-  const size = scope?.size ?? index.chunks.length;
+  const size = scope?.size ?? index.manifest.chunkCount;
   const k = Math.min(Math.max(1, Math.floor(options.k)), size);
   if (k === 0) return [];
   const method = options.method ?? 'hybrid';
@@ -128,27 +60,21 @@ export async function retrieve(
   const context = (options.context ?? []).slice(-2).join('\n').trim();
   if (context !== '') queries.push({ text: `${context}\n${question}`, weight: 2 });
 
-  const rankings: WeightedRanking[] = [];
-  const similarity = new Map<string, number>();
+  const searches: SearchQuery[] = [];
   for (const query of queries) {
-    if (method !== 'keyword') {
-      const result = await vectorRanking(index, embedder, query.text, depth, scope, options.signal);
-      rankings.push({ ids: result.ranking, weight: query.weight });
-      for (const [id, value] of result.similarity) similarity.set(id, Math.max(value, similarity.get(id) ?? 0));
-    }
-    if (method !== 'vector') {
-      rankings.push({ ids: index.keyword.search(query.text, depth, scope?.allows).map((hit) => hit.id), weight: query.weight });
-    }
+    const vector = method === 'keyword' ? undefined : await embedder.embedQuery(query.text, options.signal ? { signal: options.signal } : {});
+    searches.push({ ...query, ...(vector === undefined ? {} : { vector }) });
   }
+  const hits = await index.search(searches, { depth, method, scope, ...(options.signal ? { signal: options.signal } : {}) });
   options.signal?.throwIfAborted();
 
-  const best = rankings.reduce((sum, ranking) => sum + ranking.weight, 0) / (RRF_K + 1);
+  // The fused score of a chunk first in every ranking: each query ranks once per method searched.
+  const rankingsPerQuery = method === 'hybrid' ? 2 : 1;
+  const best = (queries.reduce((sum, query) => sum + query.weight, 0) * rankingsPerQuery) / (RRF_K + 1);
   const chosen: Retrieved[] = [];
-  for (const { id, fused } of fuseRankings(rankings)) {
-    const chunk = index.byId.get(id);
-    if (chunk === undefined) continue;
+  for (const { chunk, fused, similarity } of hits) {
     if (chosen.some((kept) => nearDuplicate(kept.chunk, chunk))) continue;
-    chosen.push({ chunk, score: Math.min(1, fused / best), similarity: similarity.get(id) ?? 0 });
+    chosen.push({ chunk, score: Math.min(1, fused / best), similarity });
     if (chosen.length === k) break;
   }
   return chosen;

@@ -10,7 +10,8 @@ import { isEntryPoint } from './is-entry-point.ts';
 import { FolderProblem } from '../notes/folder-problem.ts';
 import { checkNotesFolder } from '../notes/load-notes.ts';
 import { prepareIndexFolder } from '../vector-index/index-folder.ts';
-import { updateIndex, type BuildProgress, type BuildSummary } from '../vector-index/index-store.ts';
+import { updateIndex } from '../vector-index/files/update-generation.ts';
+import type { BuildProgress, BuildSummary } from '../vector-index/index-backend.ts';
 
 export function formatSummary(summary: BuildSummary, embedderId: string): string {
   const lines = [

@@ -9,13 +9,14 @@ import type { AnswerFn } from '../answer/answer-types.ts';
 import type { RetrievalMethod } from '../answer/retrieve.ts';
 import { chooseEmbedder } from '../embeddings/create-embedder.ts';
 import type { Embedder } from '../embeddings/embedder.ts';
-import { updateIndex, type BuildSummary, type LoadedIndex } from '../vector-index/index-store.ts';
+import { createFilesBackend } from '../vector-index/files/files-backend.ts';
+import type { BuildSummary, SearchableIndex } from '../vector-index/index-backend.ts';
 
 export interface OpenedEngine {
   answer: AnswerFn;
   /** The same engine over the same index, retrieving by `method` (eval compares the methods). */
   answerWith(method: RetrievalMethod): AnswerFn;
-  index: LoadedIndex;
+  index: SearchableIndex;
   embedder: Embedder;
   summary: BuildSummary;
 }
@@ -29,9 +30,8 @@ export async function openEngine(
   await tracker.check();
   const { embedder, reason } = await chooseEmbedder(config);
   log(`embedder ${embedder.id}: ${reason}`);
-  const { index, summary } = await updateIndex({
+  const { index, summary } = await createFilesBackend({ indexDir: config.indexDir }).update({
     notesDir: config.notesDir,
-    indexDir: config.indexDir,
     embedder,
     log,
   });

@@ -5,11 +5,10 @@
  */
 import type { Embedder } from '../embeddings/embedder.ts';
 import { checkNotesFolder, type NoteFailure } from '../notes/load-notes.ts';
-import { prepareIndexFolder } from './index-folder.ts';
-import { openIndex, updateIndex, type BuildProgress, type BuildSummary, type LoadedIndex } from './index-store.ts';
+import type { BuildProgress, BuildSummary, IndexBackend, SearchableIndex } from './index-backend.ts';
 
-export interface LiveIndexState {
-  current: { index: LoadedIndex; embedder: Embedder } | undefined;
+export interface LiveIndexState<Index extends SearchableIndex = SearchableIndex> {
+  current: { index: Index; embedder: Embedder } | undefined;
   building: boolean;
   progress: BuildProgress | undefined;
   lastSummary: BuildSummary | undefined;
@@ -17,8 +16,8 @@ export interface LiveIndexState {
   failures: NoteFailure[];
 }
 
-export interface LiveIndex {
-  state(): LiveIndexState;
+export interface LiveIndex<Index extends SearchableIndex = SearchableIndex> {
+  state(): LiveIndexState<Index>;
   /** Opens the existing index (if valid) without rebuilding; returns whether one was loaded. */
   open(): Promise<boolean>;
   /** Incremental update now (or right after the running one). Resolves when the index is current. */
@@ -28,17 +27,17 @@ export interface LiveIndex {
   embedder(): Embedder;
 }
 
-export function createLiveIndex(options: {
+export function createLiveIndex<Index extends SearchableIndex>(options: {
+  backend: IndexBackend<Index>;
   notesDir: string;
-  indexDir: string;
   embedder: Embedder;
   log: (line: string) => void;
   /** Where a failed build is reported (the server logs it at `error`); defaults to `log`. */
   logError?: (line: string) => void;
-}): LiveIndex {
+}): LiveIndex<Index> {
   const logError = options.logError ?? options.log;
   let embedder = options.embedder;
-  const state: LiveIndexState = {
+  const state: LiveIndexState<Index> = {
     current: undefined,
     building: false,
     progress: undefined,
@@ -56,12 +55,11 @@ export function createLiveIndex(options: {
         again = false;
         const target = embedder;
         try {
-          // A folder that cannot hold the index fails here at once, in plain words (issue 17).
+          // A notes folder that cannot be read fails here at once, in plain words (issue 17); the
+          // backend checks its own storage (the files backend: INDEX_DIR).
           await checkNotesFolder(options.notesDir);
-          await prepareIndexFolder(options.indexDir);
-          const { index, summary } = await updateIndex({
+          const { index, summary } = await options.backend.update({
             notesDir: options.notesDir,
-            indexDir: options.indexDir,
             embedder: target,
             log: options.log,
             onProgress: (progress) => {
@@ -108,7 +106,7 @@ export function createLiveIndex(options: {
     state: () => state,
     embedder: () => embedder,
     async open() {
-      const index = await openIndex(options.indexDir, embedder, { log: options.log });
+      const index = await options.backend.open(embedder, { log: options.log });
       if (index === undefined) return false;
       state.current = { index, embedder };
       return true;

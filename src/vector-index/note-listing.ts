@@ -4,7 +4,7 @@
  * from the loaded index's chunks, so it always describes exactly what a scoped question searches.
  */
 import { tagMatches } from '../notes/note-tags.ts';
-import type { IndexedChunk } from './index-store.ts';
+import type { IndexedChunk } from './indexed-chunk.ts';
 
 export interface NotesListing {
   notes: Array<{ path: string; title: string; tags: string[]; chunks: number }>;

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { parseConfig } from '../../config.ts';
 import { createOllamaEmbedder } from '../../embeddings/ollama-embedder.ts';
-import { updateIndex } from '../../vector-index/index-store.ts';
+import { updateIndex } from '../../vector-index/files/update-generation.ts';
 import { startFakeOllama } from '../../../test/support/fake-ollama.ts';
 import { editNotes } from './corpus.ts';
 import type { IndexWorkerResult } from './index-worker.ts';

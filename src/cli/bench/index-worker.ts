@@ -7,7 +7,7 @@
  * Prints one JSON line (`IndexWorkerResult`) on stdout.
  */
 import { createLocalEmbedder } from '../../embeddings/local-embedder.ts';
-import { updateIndex } from '../../vector-index/index-store.ts';
+import { updateIndex } from '../../vector-index/files/update-generation.ts';
 import { isEntryPoint } from '../is-entry-point.ts';
 
 export interface IndexWorkerRequest {

@@ -1,0 +1,87 @@
+/**
+ * Hybrid search over a loaded generation: for each query, the vector ranking (an exact scan for a
+ * small index, else the HNSW graph) and the BM25 keyword ranking, fused by reciprocal rank.
+ */
+import type { SearchHit, SearchOptions, SearchQuery } from '../index-backend.ts';
+import { distanceToSimilarity, fuseRankings, type Ranking, type WeightedRanking } from '../fuse-rankings.ts';
+import type { HNSWLib } from '@langchain/community/vectorstores/hnswlib';
+import type { ExactSearch } from '../exact-search.ts';
+import type { IndexedChunk } from '../indexed-chunk.ts';
+import type { KeywordIndex } from '../keyword-index.ts';
+import type { RowScope } from '../scope-rows.ts';
+
+/** The parts of a loaded generation a search reads. */
+export interface SearchedGeneration {
+  /** Chunk i is graph label i. */
+  chunks: IndexedChunk[];
+  byId: Map<string, IndexedChunk>;
+  store: HNSWLib;
+  keyword: KeywordIndex;
+  exact: ExactSearch | undefined;
+}
+
+async function vectorRanking(
+  index: SearchedGeneration,
+  vector: number[],
+  depth: number,
+  scope: RowScope | undefined,
+): Promise<{ ranking: Ranking; similarity: Map<string, number> }> {
+  const ranking: Ranking = [];
+  const similarity = new Map<string, number>();
+  // A small index is scanned exactly (recall 1); HNSW answers for the rest.
+  if (index.exact?.accepts(vector)) {
+    for (const { label, similarity: value } of index.exact.search(vector, depth, scope?.allows)) {
+      const id = index.chunks[label]?.id;
+      if (id === undefined) continue;
+      ranking.push(id);
+      similarity.set(id, Math.min(1, Math.max(0, value)));
+    }
+    return { ranking, similarity };
+  }
+  if (scope !== undefined) {
+    // hnswlib's own filter: the graph search skips labels out of scope while it walks.
+    const found = index.store.index.searchKnn(Array.from(vector), depth, scope.allows);
+    found.neighbors.forEach((label, position) => {
+      const id = index.chunks[label]?.id;
+      if (id === undefined || !scope.allows(label)) return;
+      ranking.push(id);
+      similarity.set(id, distanceToSimilarity(found.distances[position] ?? 2));
+    });
+    return { ranking, similarity };
+  }
+  const results = await index.store.similaritySearchVectorWithScore(vector, depth);
+  for (const [document, distance] of results) {
+    const id = (document.metadata as { id: string }).id;
+    ranking.push(id);
+    similarity.set(id, distanceToSimilarity(distance));
+  }
+  return { ranking, similarity };
+}
+
+export async function searchGeneration(
+  index: SearchedGeneration,
+  queries: readonly SearchQuery[],
+  options: SearchOptions,
+): Promise<SearchHit[]> {
+  const { depth, method } = options;
+  // A scope reaching this index was made by its `scope()`: rows of this generation.
+  const scope = options.scope as RowScope | undefined;
+  const rankings: WeightedRanking[] = [];
+  const similarity = new Map<string, number>();
+  for (const query of queries) {
+    if (method !== 'keyword' && query.vector !== undefined) {
+      const result = await vectorRanking(index, query.vector, depth, scope);
+      rankings.push({ ids: result.ranking, weight: query.weight });
+      for (const [id, value] of result.similarity) similarity.set(id, Math.max(value, similarity.get(id) ?? 0));
+    }
+    if (method !== 'vector') {
+      rankings.push({ ids: index.keyword.search(query.text, depth, scope?.allows).map((hit) => hit.id), weight: query.weight });
+    }
+  }
+  const hits: SearchHit[] = [];
+  for (const { id, fused } of fuseRankings(rankings)) {
+    const chunk = index.byId.get(id);
+    if (chunk !== undefined) hits.push({ chunk, fused, similarity: similarity.get(id) ?? 0 });
+  }
+  return hits;
+}
