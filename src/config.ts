@@ -5,6 +5,21 @@ import { z } from 'zod';
  * Every variable here is documented in the README; a test keeps the two in step.
  */
 
+/** An OpenAI-compatible server's base URL as its clients take it (`http://host:8000/v1`): http(s), no trailing slash. */
+export function normaliseBaseUrl(value: string): string {
+  const raw = value.trim();
+  if (raw === '') throw new Error('must not be empty');
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error('is not a valid URL (e.g. http://127.0.0.1:8000/v1)');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('must use http or https');
+  if (url.search !== '' || url.hash !== '') throw new Error('must not have a query or fragment');
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
 /** Accepts `host:port`, `http://host:port` or `https://…` as the Ollama CLI does; returns a URL without a trailing slash. */
 export function normaliseOllamaHost(value: string): string {
   let raw = value.trim();
@@ -43,6 +58,10 @@ export const configSchema = z.object({
   PORT: intInRange(0, 65_535).default(3000),
   OLLAMA_HOST: z.string().optional(),
   OLLAMA_BASE_URL: z.string().optional(),
+  LLM_PROVIDER: z.enum(['ollama', 'openai']).default('ollama'),
+  OPENAI_BASE_URL: z.string().optional(),
+  OPENAI_EMBED_BASE_URL: z.string().optional(),
+  OPENAI_API_KEY: z.string().min(1).optional(),
   CHAT_MODEL: modelName.default('llama3.2'),
   EMBED_MODEL: modelName.default('nomic-embed-text'),
   EMBEDDINGS: z.enum(['auto', 'ollama', 'local']).default('auto'),
@@ -73,6 +92,13 @@ export interface Config {
   host: string;
   port: number;
   ollamaHost: string;
+  /** Which kind of model server answers and embeds: Ollama's own API, or an OpenAI-compatible one. */
+  llmProvider: 'ollama' | 'openai';
+  /** OPENAI_BASE_URL, normalised; set (required) when llmProvider is `openai`. */
+  openaiBaseUrl: string | undefined;
+  /** Where embeddings go with llmProvider `openai`: OPENAI_EMBED_BASE_URL, else OPENAI_BASE_URL. */
+  openaiEmbedBaseUrl: string | undefined;
+  openaiApiKey: string | undefined;
   chatModel: string;
   embedModel: string;
   embeddings: 'auto' | 'ollama' | 'local';
@@ -91,6 +117,9 @@ export interface Config {
   watchPollMs: number;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
 }
+
+/** Never echoed in an error message. */
+const SECRET_VARIABLES = new Set(['API_TOKEN', 'OPENAI_API_KEY']);
 
 export class ConfigError extends Error {
   readonly variable: string;
@@ -114,7 +143,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     const issue = result.error.issues[0];
     const variable = String(issue?.path[0] ?? 'configuration');
     const got = cleaned[variable];
-    const shown = variable === 'API_TOKEN' || got === undefined ? '' : ` (got ${JSON.stringify(got)})`;
+    const shown = SECRET_VARIABLES.has(variable) || got === undefined ? '' : ` (got ${JSON.stringify(got)})`;
     throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${shown}`);
   }
   const values = result.data;
@@ -125,12 +154,31 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   } catch (error) {
     throw new ConfigError(hostVariable, `${(error as Error).message.replace(/^Invalid URL.*/, 'is not a valid URL')}`);
   }
+  const openaiUrl = (variable: 'OPENAI_BASE_URL' | 'OPENAI_EMBED_BASE_URL'): string | undefined => {
+    const value = values[variable];
+    if (value === undefined) return undefined;
+    try {
+      return normaliseBaseUrl(value);
+    } catch (error) {
+      throw new ConfigError(variable, `${(error as Error).message} (got ${JSON.stringify(value)})`);
+    }
+  };
+  const openaiBaseUrl = openaiUrl('OPENAI_BASE_URL');
+  const openaiEmbedBaseUrl = openaiUrl('OPENAI_EMBED_BASE_URL') ?? openaiBaseUrl;
+  // No default: api.openai.com would send the notes to a cloud service nobody chose.
+  if (values.LLM_PROVIDER === 'openai' && openaiBaseUrl === undefined) {
+    throw new ConfigError('OPENAI_BASE_URL', 'must be set when LLM_PROVIDER=openai (e.g. http://127.0.0.1:8000/v1 for vLLM)');
+  }
   return {
     notesDir: values.NOTES_DIR,
     indexDir: values.INDEX_DIR,
     host: values.HOST,
     port: values.PORT,
     ollamaHost,
+    llmProvider: values.LLM_PROVIDER,
+    openaiBaseUrl,
+    openaiEmbedBaseUrl,
+    openaiApiKey: values.OPENAI_API_KEY,
     chatModel: values.CHAT_MODEL,
     embedModel: values.EMBED_MODEL,
     embeddings: values.EMBEDDINGS,

@@ -25,7 +25,7 @@ const SHUTDOWN_GRACE_MS = 5_000;
 function readiness(live: LiveIndex, tracker: ReturnType<typeof createModeTracker>): Readiness {
   const state = live.state();
   const mode = tracker.mode();
-  const ollama = tracker.ollama();
+  const server = tracker.server();
   const current = state.current;
   const reason =
     current === undefined
@@ -49,13 +49,15 @@ function readiness(live: LiveIndex, tracker: ReturnType<typeof createModeTracker
         }),
     building: state.building,
     mode: mode.mode,
-    chatModel: mode.mode === 'ollama' ? mode.chat.model : null,
-    ollama: {
-      url: ollama.url,
-      reachable: ollama.reachable,
-      ...(ollama.version === undefined ? {} : { version: ollama.version }),
-      missingModels: ollama.missingModels,
-      ...(ollama.fix === undefined ? {} : { fix: ollama.fix }),
+    chatModel: mode.mode === 'extractive' ? null : mode.chat.model,
+    provider: server.provider,
+    // Under the provider's name: `ollama` as before, or `openai`.
+    [server.provider]: {
+      url: server.url,
+      reachable: server.reachable,
+      ...(server.version === undefined ? {} : { version: server.version }),
+      missingModels: server.missingModels,
+      ...(server.fix === undefined ? {} : { fix: server.fix }),
     },
     ...(reason === undefined ? {} : { reason }),
   };

@@ -54,7 +54,7 @@ describe('LLM=ollama', () => {
     const expected = { mode: 'ollama', chat: { baseUrl: refusedUrl, model: 'qwen3:8b', numCtx: 4096, timeoutMs: 1234 } };
     expect(modes.mode()).toEqual(expected);
     expect(await modes.check()).toEqual(expected);
-    expect(modes.ollama()).toMatchObject({ reachable: false, fix: 'ollama serve' });
+    expect(modes.server()).toMatchObject({ reachable: false, fix: 'ollama serve' });
     // Failures are errors under LLM=ollama: no fallback notice.
     expect(modes.markUnavailable(unavailable)).toBeUndefined();
     expect(modes.mode()).toEqual(expected);
@@ -67,8 +67,8 @@ describe('LLM=auto', () => {
     expect(modes.mode().mode).toBe('extractive');
     const state = await modes.check();
     expect(state).toMatchObject({ mode: 'ollama', chat: { baseUrl: ollama.url, model: 'llama3.2' } });
-    expect(modes.ollama()).toMatchObject({ url: ollama.url, reachable: true, version: '0.12.6', missingModels: [] });
-    expect(modes.ollama().fix).toBeUndefined();
+    expect(modes.server()).toMatchObject({ url: ollama.url, reachable: true, version: '0.12.6', missingModels: [] });
+    expect(modes.server().fix).toBeUndefined();
   });
 
   it('extractive when the chat model is missing, naming ollama pull', async () => {
@@ -77,7 +77,7 @@ describe('LLM=auto', () => {
     const state = await modes.check();
     expect(state.mode).toBe('extractive');
     expect(state.mode === 'extractive' && state.notice).toContain('ollama pull llama3.2');
-    expect(modes.ollama()).toMatchObject({ reachable: true, missingModels: ['llama3.2'], fix: 'ollama pull llama3.2' });
+    expect(modes.server()).toMatchObject({ reachable: true, missingModels: ['llama3.2'], fix: 'ollama pull llama3.2' });
   });
 
   it('extractive when Ollama is not reachable, saying so', async () => {
@@ -85,7 +85,7 @@ describe('LLM=auto', () => {
     const state = await modes.check();
     expect(state.mode).toBe('extractive');
     expect(state.mode === 'extractive' && state.notice).toMatch(/not reachable/);
-    expect(modes.ollama()).toMatchObject({ reachable: false, missingModels: [], fix: 'ollama serve' });
+    expect(modes.server()).toMatchObject({ reachable: false, missingModels: [], fix: 'ollama serve' });
   });
 
   it('a failed answer switches to extractive until the next probe finds Ollama again', async () => {
@@ -94,7 +94,7 @@ describe('LLM=auto', () => {
     const notice = modes.markUnavailable(unavailable);
     expect(notice).toMatch(/ollama pull llama3.2/);
     expect(modes.mode()).toEqual({ mode: 'extractive', notice });
-    expect(modes.ollama()).toMatchObject({ reachable: false, error: unavailable.message });
+    expect(modes.server()).toMatchObject({ reachable: false, error: unavailable.message });
     expect((await modes.check()).mode).toBe('ollama');
   });
 

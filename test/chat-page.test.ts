@@ -58,6 +58,7 @@ const readyWithOllama: Readiness = {
   building: false,
   mode: 'ollama',
   chatModel: 'llama3.2',
+  provider: 'ollama',
   index: { notes: 1, chunks: 143, embedder: 'ollama:nomic-embed-text', builtAt: '2026-01-01T00:00:00.000Z' },
   ollama: { url: 'http://127.0.0.1:11434', reachable: true, missingModels: [] },
 };
@@ -67,6 +68,7 @@ const readyExtractive: Readiness = {
   building: false,
   mode: 'extractive',
   chatModel: null,
+  provider: 'ollama',
   index: { notes: 1, chunks: 143, embedder: 'local:hash-384', builtAt: '2026-01-01T00:00:00.000Z' },
   ollama: { url: 'http://127.0.0.1:11434', reachable: false, missingModels: [], fix: 'ollama serve' },
   reason: 'Ollama is not reachable at http://127.0.0.1:11434, so answers are extractive.',
@@ -536,6 +538,7 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
       building: true,
       mode: 'ollama',
       chatModel: 'llama3.2',
+      provider: 'ollama',
       ollama: { url: 'http://127.0.0.1:11434', reachable: true, missingModels: [] },
       reason: 'The first index build is still running.',
     };

@@ -25,6 +25,7 @@ describe('GET /readyz', () => {
       building: true,
       mode: 'extractive',
       chatModel: null,
+      provider: 'ollama',
       ollama: { url: 'http://127.0.0.1:11434', reachable: true, version: '0.5.7', missingModels: ['nomic-embed-text'], fix: 'ollama pull nomic-embed-text' },
       reason: 'The first index build is still running.',
     };
@@ -42,6 +43,7 @@ describe('GET /readyz', () => {
       building: false,
       mode: 'ollama',
       chatModel: 'llama3.2',
+      provider: 'ollama',
       index: { notes: 1, chunks: 42, embedder: 'ollama:nomic-embed-text', builtAt: '2024-01-01T00:00:00.000Z' },
       ollama: { url: 'http://127.0.0.1:11434', reachable: true, version: '0.5.7', missingModels: [] },
     });

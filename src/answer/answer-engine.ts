@@ -9,15 +9,13 @@ import { judgeEvidence, notCoveredAnswer } from './abstain.ts';
 import type { AnswerEvent, AnswerFn, AskRequest, Source, SourcesEvent, Timings } from './answer-types.ts';
 import { queryTerms, type TermWeight } from './evidence.ts';
 import { composeExtractiveAnswer } from './extractive.ts';
-import { streamChat, type ChatSettings } from './ollama-chat.ts';
+import { streamModelChat, type ModelChat } from './chat-stream.ts';
 import { buildDirectMessages, buildGroundedMessages, parseCited, saysNotInNotes } from './prompt.ts';
 import { retrieve, type RetrievalMethod } from './retrieve.ts';
 import { isScoped, type ScopeFilter } from './scope.ts';
 
-/** How the next answer is produced; decided by the caller (LLM setting and Ollama's state). */
-export type AnswerModeState =
-  | { mode: 'ollama'; chat: ChatSettings; fallbackNotice?: string | undefined }
-  | { mode: 'extractive'; notice: string };
+/** How the next answer is produced; decided by the caller (LLM, LLM_PROVIDER and the model server's state). */
+export type AnswerModeState = (ModelChat & { fallbackNotice?: string | undefined }) | { mode: 'extractive'; notice: string };
 
 export interface AnswerEngineDeps {
   /** The index and the embedder that built it, or undefined while the first build runs. */
@@ -32,8 +30,8 @@ export interface AnswerEngineDeps {
   retrievalMethod?: RetrievalMethod;
 }
 
-export function extractiveNotice(chatModel: string): string {
-  return `Extractive answer: no chat model is connected, so these are the most relevant lines of your notes. For a written answer, start Ollama and run: ollama pull ${chatModel}`;
+export function extractiveNotice(chatModel: string, fix = `start Ollama and run: ollama pull ${chatModel}`): string {
+  return `Extractive answer: no chat model is connected, so these are the most relevant lines of your notes. For a written answer, ${fix}`;
 }
 
 function termWeight(index: SearchableIndex): TermWeight {
@@ -57,10 +55,10 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
   const elapsed = (since: number) => Math.round(performance.now() - since);
 
   if (request.rag === false) {
-    if (state.mode !== 'ollama') {
+    if (state.mode === 'extractive') {
       throw new AppError('llm_unavailable', `Asking without notes needs a chat model. ${state.notice}`);
     }
-    yield* directAnswer(state.chat, question, history, embedder.id, signal, started);
+    yield* directAnswer(state, question, history, embedder.id, signal, started);
     return;
   }
 
@@ -104,11 +102,11 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
     generation_ms: elapsed(generationStarted),
     total_ms: elapsed(started),
   });
-  const sourcesEvent = (mode: 'ollama' | 'extractive', notice?: string): SourcesEvent => ({
+  const sourcesEvent = (mode: AnswerModeState['mode'], notice?: string): SourcesEvent => ({
     type: 'sources',
     sources,
     mode,
-    model: mode === 'ollama' && state.mode === 'ollama' ? state.chat.model : null,
+    model: mode !== 'extractive' && state.mode !== 'extractive' ? state.chat.model : null,
     embedder: embedder.id,
     ...(notice === undefined ? {} : { notice }),
   });
@@ -122,10 +120,10 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
     return;
   }
 
-  if (state.mode === 'ollama') {
+  if (state.mode !== 'extractive') {
     const generationStarted = performance.now();
     const { messages } = buildGroundedMessages({ question, sources, history, numCtx: state.chat.numCtx });
-    const pieces = streamChat(state.chat, messages, signal);
+    const pieces = streamModelChat(state, messages, signal);
     let first: IteratorResult<string> | undefined;
     try {
       // Sources are sent with the first token, so a failure before it can still become a JSON error
@@ -139,8 +137,8 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
       if (notice === undefined) throw failure;
       state = { mode: 'extractive', notice };
     }
-    if (state.mode === 'ollama' && first !== undefined) {
-      const text = yield* relayModelAnswer(pieces, first, sourcesEvent('ollama'));
+    if (state.mode !== 'extractive' && first !== undefined) {
+      const text = yield* relayModelAnswer(pieces, first, sourcesEvent(state.mode));
       if (text === undefined || signal.aborted) return;
       const notInNotes = saysNotInNotes(text);
       yield {
@@ -171,16 +169,16 @@ export function noMatchAnswer(filter: ScopeFilter): string {
 }
 
 async function* directAnswer(
-  chat: ChatSettings,
+  target: ModelChat,
   question: string,
   history: NonNullable<AskRequest['history']>,
   embedderId: string,
   signal: AbortSignal,
   started: number,
 ): AsyncGenerator<AnswerEvent> {
-  const pieces = streamChat(chat, buildDirectMessages({ question, history, numCtx: chat.numCtx }), signal);
+  const pieces = streamModelChat(target, buildDirectMessages({ question, history, numCtx: target.chat.numCtx }), signal);
   const first = await pieces.next();
-  const text = yield* relayModelAnswer(pieces, first, { type: 'sources', sources: [], mode: 'ollama', model: chat.model, embedder: embedderId });
+  const text = yield* relayModelAnswer(pieces, first, { type: 'sources', sources: [], mode: target.mode, model: target.chat.model, embedder: embedderId });
   if (text === undefined || signal.aborted) return;
   const total = Math.round(performance.now() - started);
   yield { type: 'done', answer: text, answerable: true, cited: [], timings: { retrieval_ms: 0, generation_ms: total, total_ms: total } };

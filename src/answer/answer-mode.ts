@@ -1,19 +1,35 @@
 /**
- * Which answerer serves the next question (SPEC `LLM`): `auto` = Ollama when reachable and CHAT_MODEL is
- * installed, else extractive; `ollama` = always Ollama (failures become errors); `none` = extractive.
- * The tracker re-probes Ollama when asked (main.ts does so periodically) and logs one line per switch.
+ * Which answerer serves the next question (SPEC `LLM`): `auto` = the model server when reachable and
+ * serving CHAT_MODEL, else extractive; `ollama` = always the model server (failures become errors);
+ * `none` = extractive. The model server is Ollama, or an OpenAI-compatible one with
+ * LLM_PROVIDER=openai. The tracker re-probes it when asked (main.ts does so periodically) and logs
+ * one line per switch.
  */
 import type { Config } from '../config.ts';
 import type { AppError } from '../errors.ts';
 import { hasModel, probeOllama, type OllamaProbe } from '../embeddings/ollama-probe.ts';
+import { probeOpenAI, servesModel } from '../embeddings/openai-probe.ts';
 import { extractiveNotice, type AnswerModeState } from './answer-engine.ts';
+import type { ModelChat } from './chat-stream.ts';
 
 export type ModeConfig = Pick<
   Config,
-  'llm' | 'ollamaHost' | 'chatModel' | 'embedModel' | 'numCtx' | 'ollamaTimeoutMs' | 'ollamaConnectTimeoutMs'
+  | 'llm'
+  | 'ollamaHost'
+  | 'chatModel'
+  | 'embedModel'
+  | 'numCtx'
+  | 'ollamaTimeoutMs'
+  | 'ollamaConnectTimeoutMs'
+  | 'llmProvider'
+  | 'openaiBaseUrl'
+  | 'openaiEmbedBaseUrl'
+  | 'openaiApiKey'
 >;
 
-export interface OllamaState {
+/** The model server as /readyz reports it. */
+export interface ModelServerState {
+  provider: 'ollama' | 'openai';
   url: string;
   reachable: boolean;
   version?: string;
@@ -24,35 +40,74 @@ export interface OllamaState {
 
 export interface ModeTracker {
   mode(): AnswerModeState;
-  ollama(): OllamaState;
-  /** Probes Ollama now; resolves with the (possibly changed) mode. */
+  server(): ModelServerState;
+  /** Probes the model server now; resolves with the (possibly changed) mode. */
   check(signal?: AbortSignal): Promise<AnswerModeState>;
-  /** Ollama just failed an answer: with LLM=auto, answer extractively until the next check says otherwise. */
+  /** The model server just failed an answer: with LLM=auto, answer extractively until the next check says otherwise. */
   markUnavailable(error: AppError): string | undefined;
+}
+
+/** How each provider is probed, matched and explained; the rest of the tracker is the same for both. */
+interface ProviderWords {
+  url: string;
+  chat: ModelChat;
+  probe(signal?: AbortSignal): Promise<OllamaProbe>;
+  serves(models: readonly string[], name: string): boolean;
+  /** The fix when the server is not reachable, and when it lacks models. */
+  startFix: string;
+  serveFix(models: string[]): string;
+  /** "Ollama" / "the OpenAI-compatible server at <url>". */
+  name: string;
+  /** How to get a written answer, for the extractive notice. */
+  chatFix: string;
+}
+
+function providerWords(config: ModeConfig): ProviderWords {
+  const chatBase = { model: config.chatModel, numCtx: config.numCtx, timeoutMs: config.ollamaTimeoutMs };
+  if (config.llmProvider === 'openai') {
+    const url = config.openaiBaseUrl ?? '';
+    return {
+      url,
+      chat: { mode: 'openai', chat: { baseUrl: url, apiKey: config.openaiApiKey, ...chatBase } },
+      probe: (signal) =>
+        probeOpenAI({ baseUrl: url, apiKey: config.openaiApiKey, timeoutMs: config.ollamaConnectTimeoutMs, ...(signal ? { signal } : {}) }),
+      serves: servesModel,
+      startFix: `start the OpenAI-compatible server at ${url}`,
+      serveFix: (models) => `serve ${models.join(' and ')} at ${url} (vLLM: vllm serve ${models[0] ?? ''})`,
+      name: `the OpenAI-compatible server at ${url}`,
+      chatFix: `start the OpenAI-compatible server at ${url} with ${config.chatModel}`,
+    };
+  }
+  return {
+    url: config.ollamaHost,
+    chat: { mode: 'ollama', chat: { baseUrl: config.ollamaHost, ...chatBase } },
+    probe: (signal) =>
+      probeOllama({ baseUrl: config.ollamaHost, timeoutMs: config.ollamaConnectTimeoutMs, ...(signal ? { signal } : {}) }),
+    serves: hasModel,
+    startFix: 'ollama serve',
+    serveFix: (models) => models.map((model) => `ollama pull ${model}`).join(' && '),
+    name: 'Ollama',
+    chatFix: `start Ollama and run: ollama pull ${config.chatModel}`,
+  };
 }
 
 export function createModeTracker(config: ModeConfig, log: (line: string) => void): ModeTracker {
   let probe: OllamaProbe | undefined;
   let lastDescription = '';
-  const chat = {
-    baseUrl: config.ollamaHost,
-    model: config.chatModel,
-    numCtx: config.numCtx,
-    timeoutMs: config.ollamaTimeoutMs,
-  };
+  const words = providerWords(config);
 
-  const ollama = (): OllamaState => {
-    const missingModels =
-      probe?.reachable === true
-        ? [config.chatModel, config.embedModel].filter((model) => !hasModel(probe?.models ?? [], model))
-        : [];
-    const fix = !probe?.reachable
-      ? 'ollama serve'
-      : missingModels.length > 0
-        ? missingModels.map((model) => `ollama pull ${model}`).join(' && ')
-        : undefined;
+  // The embedding model is looked for on this server only when embeddings go to it too.
+  const neededModels =
+    config.llmProvider === 'openai' && config.openaiEmbedBaseUrl !== config.openaiBaseUrl
+      ? [config.chatModel]
+      : [config.chatModel, config.embedModel];
+
+  const server = (): ModelServerState => {
+    const missingModels = probe?.reachable === true ? neededModels.filter((model) => !words.serves(probe?.models ?? [], model)) : [];
+    const fix = !probe?.reachable ? words.startFix : missingModels.length > 0 ? words.serveFix(missingModels) : undefined;
     return {
-      url: config.ollamaHost,
+      provider: config.llmProvider,
+      url: words.url,
       reachable: probe?.reachable === true,
       ...(probe?.version === undefined ? {} : { version: probe.version }),
       missingModels,
@@ -61,22 +116,24 @@ export function createModeTracker(config: ModeConfig, log: (line: string) => voi
     };
   };
 
+  const notice = (why: string) => `${extractiveNotice(config.chatModel, words.chatFix)} (${why})`;
+
   const mode = (): AnswerModeState => {
-    if (config.llm === 'none') {
-      return { mode: 'extractive', notice: `${extractiveNotice(config.chatModel)} (LLM=none is set: unset it to use Ollama)` };
-    }
-    if (config.llm === 'ollama') return { mode: 'ollama', chat };
-    if (probe?.reachable === true && hasModel(probe.models, config.chatModel)) return { mode: 'ollama', chat };
+    if (config.llm === 'none') return { mode: 'extractive', notice: notice(`LLM=none is set: unset it to use ${words.name}`) };
+    if (config.llm === 'ollama') return words.chat;
+    if (probe?.reachable === true && words.serves(probe.models, config.chatModel)) return words.chat;
     const why =
       probe?.reachable === true
-        ? `Ollama has no ${config.chatModel}: run ollama pull ${config.chatModel}`
-        : `Ollama is not reachable at ${config.ollamaHost}`;
-    return { mode: 'extractive', notice: `${extractiveNotice(config.chatModel)} (${why}.)` };
+        ? `${words.name} has no ${config.chatModel}: ${config.llmProvider === 'ollama' ? 'run ' : ''}${words.serveFix([config.chatModel])}.`
+        : `${words.name} is not reachable${config.llmProvider === 'ollama' ? ` at ${config.ollamaHost}` : ''}.`;
+    return { mode: 'extractive', notice: notice(why) };
   };
 
   const describe = () => {
     const current = mode();
-    return current.mode === 'ollama' ? `answers by Ollama ${current.chat.model}` : `answers are extractive (${ollama().reachable ? 'chat model missing' : 'Ollama unreachable'})`;
+    return current.mode !== 'extractive'
+      ? `answers by ${words.name} ${current.chat.model}`
+      : `answers are extractive (${server().reachable ? 'chat model missing' : `${words.name} unreachable`})`;
   };
 
   const logChange = () => {
@@ -89,13 +146,9 @@ export function createModeTracker(config: ModeConfig, log: (line: string) => voi
 
   return {
     mode,
-    ollama,
+    server,
     async check(signal) {
-      probe = await probeOllama({
-        baseUrl: config.ollamaHost,
-        timeoutMs: config.ollamaConnectTimeoutMs,
-        ...(signal ? { signal } : {}),
-      });
+      probe = await words.probe(signal);
       logChange();
       return mode();
     },

@@ -31,7 +31,8 @@ export interface Source {
   score: number;
 }
 
-export type AnswerMode = 'ollama' | 'extractive';
+/** Who wrote the answer: a chat model on Ollama, one on an OpenAI-compatible server (LLM_PROVIDER=openai), or nobody (quoted lines). */
+export type AnswerMode = 'ollama' | 'openai' | 'extractive';
 
 export interface Timings {
   retrieval_ms: number;

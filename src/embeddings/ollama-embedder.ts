@@ -1,5 +1,6 @@
 import { OllamaEmbeddings } from '@langchain/ollama';
 import { AppError, isAbortError, modelNotFound } from '../errors.ts';
+import { abortErrorFrom, checkVectors, embedInBatches, raceAbort } from './embed-batches.ts';
 import type { EmbedOptions, Embedder } from './embedder.ts';
 import { prefixesFor, type ModelPrefixes } from './model-prefixes.ts';
 import { networkErrorCode } from './ollama-probe.ts';
@@ -69,35 +70,14 @@ export function createOllamaEmbedder(options: OllamaEmbedderOptions): OllamaEmbe
       const { signal, onProgress } = embedOptions;
       if (signal?.aborted) throw abortErrorFrom(signal);
       if (documents.length === 0) return [];
-      const batches: string[][] = [];
-      for (let start = 0; start < documents.length; start += batchSize) {
-        batches.push(documents.slice(start, start + batchSize).map((text) => prefixes.document + text));
-      }
-      // Stops the sibling requests as soon as one batch has failed for good.
-      const stop = new AbortController();
-      const combined = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
-      const client = clientFor(combined);
-      const results: number[][][] = new Array<number[][]>(batches.length);
-      let nextBatch = 0;
-      let embedded = 0;
-      const worker = async (): Promise<void> => {
-        while (nextBatch < batches.length && !combined.aborted) {
-          const index = nextBatch++;
-          const batch = batches[index] ?? [];
-          const vectors = checkVectors(await client.embedDocuments(batch), batch.length, model);
-          results[index] = vectors;
-          embedded += batch.length;
-          onProgress?.(embedded);
-        }
-      };
-      const workers = Array.from({ length: Math.min(concurrency, batches.length) }, worker);
+      const texts = documents.map((text) => prefixes.document + text);
       try {
-        await raceAbort(Promise.all(workers), signal);
+        return await embedInBatches(texts, { batchSize, concurrency, signal, onProgress }, async (batch, batchSignal) =>
+          checkVectors(await clientFor(batchSignal).embedDocuments(batch), batch.length, `Ollama with "${model}"`),
+        );
       } catch (error) {
-        stop.abort();
         throw fail(error, signal);
       }
-      return results.flat();
     },
 
     async embedQuery(text: string, embedOptions: EmbedOptions = {}): Promise<number[]> {
@@ -106,7 +86,7 @@ export function createOllamaEmbedder(options: OllamaEmbedderOptions): OllamaEmbe
       try {
         // Raced as well: an abort during LangChain's retry back-off would otherwise wait it out.
         const vector = await raceAbort(clientFor(signal).embedQuery(prefixes.query + text), signal);
-        return checkVectors([vector], 1, model)[0] ?? [];
+        return checkVectors([vector], 1, `Ollama with "${model}"`)[0] ?? [];
       } catch (error) {
         throw fail(error, signal);
       }
@@ -179,29 +159,4 @@ function toEmbedError(error: unknown, context: { baseUrl: string; model: string;
     });
   }
   return error;
-}
-
-function checkVectors(vectors: number[][], expected: number, model: string): number[][] {
-  if (vectors.length !== expected || vectors.some((vector) => !Array.isArray(vector) || vector.length === 0)) {
-    throw new Error(`Ollama returned ${vectors.length} embeddings for ${expected} inputs with "${model}"`);
-  }
-  return vectors;
-}
-
-function abortErrorFrom(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return isAbortError(reason) ? (reason as Error) : new DOMException('The operation was aborted.', 'AbortError');
-}
-
-/** Settles with `promise`, or rejects with an AbortError as soon as `signal` aborts. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  // The loser still settles later; without a handler its rejection would be reported as unhandled.
-  promise.catch(() => {});
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortErrorFrom(signal));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

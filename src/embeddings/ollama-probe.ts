@@ -49,7 +49,7 @@ export async function probeOllama(options: ProbeOptions): Promise<OllamaProbe> {
     const result: OllamaProbe = {
       reachable: false,
       models: [],
-      error: describeFailure(tagsResult.reason, timeoutMs),
+      error: describeProbeFailure(tagsResult.reason, timeoutMs),
     };
     if (typeof version === 'string') result.version = version;
     return result;
@@ -66,16 +66,24 @@ export async function probeOllama(options: ProbeOptions): Promise<OllamaProbe> {
   return result;
 }
 
-class ProbeHttpError extends Error {}
+/** A probe's non-2xx answer; its message is shown as the reason the server is unusable. */
+export class ProbeHttpError extends Error {
+  /** What to check, when the status says more than "wrong kind of server". */
+  readonly hint: string | undefined;
+  constructor(message: string, hint?: string) {
+    super(message);
+    this.hint = hint;
+  }
+}
 
 /** Short and without the URL: callers put it in context ("not reachable at <url> (connection refused)"). */
-function describeFailure(error: unknown, timeoutMs: number): string {
-  if (error instanceof ProbeHttpError) return `${error.message}; is this an Ollama server?`;
+export function describeProbeFailure(error: unknown, timeoutMs: number, kind = 'an Ollama server'): string {
+  if (error instanceof ProbeHttpError) return `${error.message}; ${error.hint ?? `is this ${kind}?`}`;
   if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
   const code = networkErrorCode(error);
   if (code === 'ECONNREFUSED') return 'connection refused';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host not found (${code})`;
-  if (error instanceof SyntaxError) return 'the answer was not JSON; is this an Ollama server?';
+  if (error instanceof SyntaxError) return `the answer was not JSON; is this ${kind}?`;
   if (code !== undefined) return code;
   return error instanceof Error ? error.message : String(error);
 }

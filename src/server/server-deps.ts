@@ -19,14 +19,15 @@ export interface IndexSummary {
   builtAt: string;
 }
 
+/** The model server (Ollama, or an OpenAI-compatible one), as `/readyz` reports it. */
 export interface OllamaStatus {
-  /** The configured OLLAMA_HOST. */
+  /** The configured OLLAMA_HOST, or OPENAI_BASE_URL. */
   url: string;
   reachable: boolean;
   version?: string;
-  /** Models the configuration needs that Ollama does not have, e.g. ["nomic-embed-text"]. */
+  /** Models the configuration needs that the server does not have, e.g. ["nomic-embed-text"]. */
   missingModels: string[];
-  /** The exact command that fixes the problem, e.g. "ollama pull nomic-embed-text". */
+  /** The exact command (Ollama) or step (OpenAI-compatible) that fixes the problem, e.g. "ollama pull nomic-embed-text". */
   fix?: string;
 }
 
@@ -39,9 +40,12 @@ export interface Readiness {
   building: boolean;
   /** How answers are produced right now. */
   mode: AnswerMode;
-  /** The chat model that answers in `ollama` mode; null in extractive mode. */
+  /** The chat model that answers in `ollama` or `openai` mode; null in extractive mode. */
   chatModel: string | null;
-  ollama: OllamaStatus;
+  /** LLM_PROVIDER: which kind of model server answers and embeds; its status is under the same key. */
+  provider: 'ollama' | 'openai';
+  ollama?: OllamaStatus;
+  openai?: OllamaStatus;
   /** Why the server is not ready, or why it answers in extractive mode, in words. */
   reason?: string;
 }

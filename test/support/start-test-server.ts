@@ -160,6 +160,7 @@ export function readyReadiness(overrides: Partial<Readiness> = {}): Readiness {
     building: false,
     mode: 'ollama',
     chatModel: 'llama3.2',
+    provider: 'ollama',
     index: { notes: 1, chunks: 42, embedder: 'ollama:nomic-embed-text', builtAt: '2024-01-01T00:00:00.000Z' },
     ollama: { url: 'http://127.0.0.1:11434', reachable: true, version: '0.5.7', missingModels: [] },
     ...overrides,

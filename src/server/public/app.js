@@ -172,9 +172,9 @@ const errorAdvice = {
   unsupported_media_type: () => 'The server did not accept the request format. Reload the page and try again.',
   busy: () => 'The server is answering too many questions at once. Wait a few seconds and try again.',
   index_not_ready: () => 'Your notes are still being indexed. Try again when the status bar shows the index size.',
-  llm_unavailable: (message) => `The chat model cannot be reached. Start Ollama (ollama serve) and try again, or turn "Use notes" back on to answer from your notes. ${message}`,
+  llm_unavailable: (message) => `The chat model cannot be reached. Start its server (Ollama: ollama serve) and try again, or turn "Use notes" back on to answer from your notes. ${message}`,
   model_not_found: (message) => message,
-  upstream_timeout: () => 'Ollama took too long to answer. Try again; a smaller CHAT_MODEL answers faster.',
+  upstream_timeout: () => 'The chat model took too long to answer. Try again; a smaller CHAT_MODEL answers faster.',
   internal: () => 'Something went wrong on the server. Its log has the details. Try again.',
   network: () => 'The asknotes server cannot be reached. Check that it is still running (npm start), then try again.',
   closed: () => 'The connection closed before the answer finished. Try again.',
@@ -206,15 +206,16 @@ async function readError(response) {
 
 /**
  * @typedef {{
- *   ready?: boolean, building?: boolean, mode?: 'ollama' | 'extractive', reason?: string,
+ *   ready?: boolean, building?: boolean, mode?: 'ollama' | 'openai' | 'extractive', reason?: string,
  *   model?: string | null, chatModel?: string | null,
  *   index?: { notes: number, chunks: number, embedder: string, builtAt?: string },
- *   ollama?: { url?: string, reachable?: boolean, missingModels?: string[], fix?: string, chatModel?: string }
+ *   ollama?: { url?: string, reachable?: boolean, missingModels?: string[], fix?: string, chatModel?: string },
+ *   openai?: { url?: string, reachable?: boolean, missingModels?: string[], fix?: string }
  * }} Readiness
  */
 
 const status = {
-  /** @type {'ollama' | 'extractive' | null} */
+  /** @type {'ollama' | 'openai' | 'extractive' | null} */
   mode: null,
   /** @type {string | null} */
   model: null,
@@ -258,7 +259,7 @@ function applyReadiness(readiness) {
   const model = readiness.model ?? readiness.chatModel ?? readiness.ollama?.chatModel ?? null;
   if (model) status.model = model;
   if (readiness.index?.embedder) status.embedder = readiness.index.embedder;
-  status.fix = readiness.ollama?.fix ?? null;
+  status.fix = readiness.ollama?.fix ?? readiness.openai?.fix ?? null;
 
   // Not ready and no build running: the build failed, and `reason` says why in plain words.
   const failed = readiness.ready === false && !readiness.building && Boolean(readiness.reason);
@@ -290,7 +291,7 @@ function applyReadiness(readiness) {
 }
 
 /**
- * @param {'ollama' | 'extractive'} mode
+ * @param {'ollama' | 'openai' | 'extractive'} mode
  * @param {boolean} [ready]
  */
 function setMode(mode, ready = true) {
@@ -298,10 +299,14 @@ function setMode(mode, ready = true) {
   if (ready) {
     ui.statusMode.dataset['state'] = mode;
     ui.statusMode.textContent =
-      mode === 'ollama' ? `Ollama: ${status.model ?? 'chat model'}` : 'extractive: no chat model connected';
+      mode === 'ollama'
+        ? `Ollama: ${status.model ?? 'chat model'}`
+        : mode === 'openai'
+          ? `Model server: ${status.model ?? 'chat model'}`
+          : 'extractive: no chat model connected';
   }
   // Without notes there is nothing for the extractive answerer to quote.
-  const ragAvailable = mode === 'ollama';
+  const ragAvailable = mode !== 'extractive';
   ui.rag.disabled = !ragAvailable;
   if (!ragAvailable) ui.rag.checked = true;
   ui.ragReason.textContent = ragAvailable ? '' : 'Answering without notes needs a chat model, and none is connected.';
@@ -390,7 +395,7 @@ class Turn {
     this.copy.addEventListener('click', () => void copyText(this.answer, this.copy));
   }
 
-  /** @param {{ sources?: Source[], mode?: 'ollama' | 'extractive', model?: string | null, embedder?: string, notice?: string }} event */
+  /** @param {{ sources?: Source[], mode?: 'ollama' | 'openai' | 'extractive', model?: string | null, embedder?: string, notice?: string }} event */
   setSources(event) {
     this.sources = Array.isArray(event.sources) ? event.sources : [];
     if (event.model) status.model = event.model;
