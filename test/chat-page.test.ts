@@ -562,6 +562,7 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
       building: false,
       mode: 'extractive',
       chatModel: null,
+      provider: 'ollama',
       ollama: { url: 'http://127.0.0.1:11434', reachable: false, missingModels: [], fix: 'ollama serve' },
       reason,
     };
