@@ -64,8 +64,8 @@ export const configSchema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   CHAT_MODEL: modelName.default('llama3.2'),
   EMBED_MODEL: modelName.default('nomic-embed-text'),
-  EMBEDDINGS: z.enum(['auto', 'ollama', 'local']).default('auto'),
-  LLM: z.enum(['auto', 'ollama', 'none']).default('auto'),
+  EMBEDDINGS: z.enum(['auto', 'ollama', 'openai', 'local']).default('auto'),
+  LLM: z.enum(['auto', 'ollama', 'openai', 'none']).default('auto'),
   TOP_K: intInRange(1, 20).default(4),
   API_TOKEN: z.string().min(1).optional(),
   CORS_ORIGIN: z.string().trim().min(1).optional(),
@@ -101,8 +101,9 @@ export interface Config {
   openaiApiKey: string | undefined;
   chatModel: string;
   embedModel: string;
-  embeddings: 'auto' | 'ollama' | 'local';
-  llm: 'auto' | 'ollama' | 'none';
+  /** `ollama` / `openai`: the model server of that provider (LLM_PROVIDER), required. */
+  embeddings: 'auto' | 'ollama' | 'openai' | 'local';
+  llm: 'auto' | 'ollama' | 'openai' | 'none';
   topK: number;
   apiToken: string | undefined;
   corsOrigin: string | undefined;
@@ -165,6 +166,13 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   };
   const openaiBaseUrl = openaiUrl('OPENAI_BASE_URL');
   const openaiEmbedBaseUrl = openaiUrl('OPENAI_EMBED_BASE_URL') ?? openaiBaseUrl;
+  // LLM=openai / EMBEDDINGS=ollama … insist on one provider's server: say so when LLM_PROVIDER names the other.
+  for (const variable of ['LLM', 'EMBEDDINGS'] as const) {
+    const value = values[variable];
+    if ((value === 'ollama' || value === 'openai') && value !== values.LLM_PROVIDER) {
+      throw new ConfigError(variable, `is ${value} but LLM_PROVIDER is ${values.LLM_PROVIDER}: set LLM_PROVIDER=${value}, or ${variable}=auto`);
+    }
+  }
   // No default: api.openai.com would send the notes to a cloud service nobody chose.
   if (values.LLM_PROVIDER === 'openai' && openaiBaseUrl === undefined) {
     throw new ConfigError('OPENAI_BASE_URL', 'must be set when LLM_PROVIDER=openai (e.g. http://127.0.0.1:8000/v1 for vLLM)');

@@ -196,10 +196,10 @@ describe('chooseEmbedder with LLM_PROVIDER=openai', () => {
     expect(down.reason).toContain('not reachable');
   });
 
-  it('EMBEDDINGS=ollama (the model server, required) fails with the error code instead', async () => {
+  it('EMBEDDINGS=openai (the server, required) fails with the error code instead', async () => {
     fake.setModels(['Qwen/Qwen2.5-7B-Instruct']);
-    await expect(chooseEmbedder(config({ EMBEDDINGS: 'ollama' }))).rejects.toMatchObject({ code: 'model_not_found' });
-    await expect(chooseEmbedder(config({ EMBEDDINGS: 'ollama', OPENAI_BASE_URL: refusedUrl }))).rejects.toMatchObject({ code: 'llm_unavailable' });
+    await expect(chooseEmbedder(config({ EMBEDDINGS: 'openai' }))).rejects.toMatchObject({ code: 'model_not_found' });
+    await expect(chooseEmbedder(config({ EMBEDDINGS: 'openai', OPENAI_BASE_URL: refusedUrl }))).rejects.toMatchObject({ code: 'llm_unavailable' });
   });
 
   it('EMBEDDINGS=local never calls the server', async () => {

@@ -26,6 +26,10 @@ afterAll(() => fake.close());
 beforeEach(() => fake.reset());
 
 describe('configuration', () => {
+  it('LLM=openai and EMBEDDINGS=openai insist on the OpenAI-compatible server', () => {
+    expect(parseConfig({ LLM_PROVIDER: 'openai', OPENAI_BASE_URL: 'http://x/v1', LLM: 'openai', EMBEDDINGS: 'openai' })).toMatchObject({ llm: 'openai', embeddings: 'openai' });
+  });
+
   it('defaults to Ollama, with no OpenAI settings', () => {
     expect(parseConfig({})).toMatchObject({ llmProvider: 'ollama', openaiBaseUrl: undefined, openaiEmbedBaseUrl: undefined, openaiApiKey: undefined });
   });
@@ -45,6 +49,10 @@ describe('configuration', () => {
     [{ LLM_PROVIDER: 'openai', OPENAI_BASE_URL: 'ftp://x/v1' }, 'OPENAI_BASE_URL', /must use http or https/],
     [{ LLM_PROVIDER: 'openai', OPENAI_BASE_URL: 'not a url' }, 'OPENAI_BASE_URL', /not a valid URL/],
     [{ OPENAI_EMBED_BASE_URL: 'http://x/v1?a=1' }, 'OPENAI_EMBED_BASE_URL', /query/],
+    [{ LLM: 'openai' }, 'LLM', /is openai but LLM_PROVIDER is ollama: set LLM_PROVIDER=openai, or LLM=auto/],
+    [{ EMBEDDINGS: 'openai' }, 'EMBEDDINGS', /LLM_PROVIDER is ollama/],
+    [{ LLM_PROVIDER: 'openai', OPENAI_BASE_URL: 'http://x/v1', LLM: 'ollama' }, 'LLM', /is ollama but LLM_PROVIDER is openai/],
+    [{ LLM_PROVIDER: 'openai', OPENAI_BASE_URL: 'http://x/v1', EMBEDDINGS: 'ollama' }, 'EMBEDDINGS', /is ollama but LLM_PROVIDER is openai/],
   ])('%j fails naming %s', (env, variable, message) => {
     let caught: unknown;
     try {
@@ -95,11 +103,11 @@ describe('answer mode with LLM_PROVIDER=openai', () => {
     expect(modes.server().fix).toContain(`vllm serve ${CHAT}`);
   });
 
-  it('LLM=auto: extractive when the server is down; LLM=ollama (required) answers through it all the same', async () => {
+  it('LLM=auto: extractive when the server is down; LLM=openai (required) answers through it all the same', async () => {
     const down = tracker({ OPENAI_BASE_URL: refusedUrl });
     expect((await down.check()).mode).toBe('extractive');
     expect(down.server()).toMatchObject({ reachable: false, fix: `start the OpenAI-compatible server at ${refusedUrl}` });
-    const required = tracker({ OPENAI_BASE_URL: refusedUrl, LLM: 'ollama' });
+    const required = tracker({ OPENAI_BASE_URL: refusedUrl, LLM: 'openai' });
     expect((await required.check()).mode).toBe('openai');
   });
 

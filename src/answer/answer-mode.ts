@@ -120,7 +120,8 @@ export function createModeTracker(config: ModeConfig, log: (line: string) => voi
 
   const mode = (): AnswerModeState => {
     if (config.llm === 'none') return { mode: 'extractive', notice: notice(`LLM=none is set: unset it to use ${words.name}`) };
-    if (config.llm === 'ollama') return words.chat;
+    // LLM=ollama or LLM=openai (config makes it match LLM_PROVIDER): always the server, failures are errors.
+    if (config.llm !== 'auto') return words.chat;
     if (probe?.reachable === true && words.serves(probe.models, config.chatModel)) return words.chat;
     const why =
       probe?.reachable === true

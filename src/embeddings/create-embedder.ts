@@ -32,8 +32,8 @@ export interface EmbedderChoice {
 /**
  * The one place that decides which embedder indexes and queries the notes (SPEC `EMBEDDINGS`):
  * `auto` = the model server (LLM_PROVIDER: Ollama, or an OpenAI-compatible one) when reachable and
- * serving EMBED_MODEL, else the built-in local embedder; `ollama` = the model server or a clear
- * error; `local` = the built-in embedder.
+ * serving EMBED_MODEL, else the built-in local embedder; `ollama` / `openai` = that provider's
+ * server (config checks it is LLM_PROVIDER's) or a clear error; `local` = the built-in embedder.
  */
 export async function chooseEmbedder(config: EmbedderConfig, signal?: AbortSignal): Promise<EmbedderChoice> {
   if (config.embeddings === 'local') {
@@ -97,9 +97,9 @@ async function chooseOpenAIEmbedder(config: EmbedderConfig, signal: AbortSignal 
   const why = probe.reachable
     ? `the OpenAI-compatible server at ${baseUrl} does not serve ${config.embedModel} (it lists: ${probe.models.join(', ') || 'nothing'})`
     : `the OpenAI-compatible server at ${baseUrl} is not reachable (${probe.error ?? 'no answer'})`;
-  if (config.embeddings === 'ollama') {
+  if (config.embeddings === 'openai') {
     if (probe.reachable) throw openaiModelNotFound(context);
-    throw new AppError('llm_unavailable', `EMBEDDINGS=ollama but ${why}.`);
+    throw new AppError('llm_unavailable', `EMBEDDINGS=openai but ${why}.`);
   }
   return { embedder: createLocalEmbedder(), reason: `${why}; using the built-in local embedder` };
 }
