@@ -4,7 +4,7 @@
  */
 import type { HNSWLib } from '@langchain/community/vectorstores/hnswlib';
 import type { Embedder } from '../../embeddings/embedder.ts';
-import { ExactSearch } from '../exact-search.ts';
+import type { ExactSearch } from '../exact-search.ts';
 import type { SearchableIndex } from '../index-backend.ts';
 import type { IndexedChunk } from '../indexed-chunk.ts';
 import type { KeywordDocument, KeywordIndex } from '../keyword-index.ts';
@@ -56,9 +56,8 @@ export function indexOf(
   chunks: IndexedChunk[],
   store: HNSWLib,
   keyword: KeywordIndex,
-  vectors: Float32Array | undefined,
+  exact: ExactSearch | undefined,
 ): LoadedIndex {
-  const exact = vectors === undefined ? undefined : ExactSearch.fromRows(vectors, chunks.length, manifest.dimensions);
   return {
     directory,
     manifest,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Document } from '@langchain/core/documents';
 import { HNSWLib } from '@langchain/community/vectorstores/hnswlib';
 import type { Embedder } from '../../embeddings/embedder.ts';
-import { EXACT_MAX_VALUES } from '../exact-search.ts';
+import { readExactSearch } from '../exact-search.ts';
 import type { IndexedChunk } from '../indexed-chunk.ts';
 import { KeywordIndex } from '../keyword-index.ts';
 import { currentDirectory, KEYWORD_FILE, rejectGeneration } from './generation-files.ts';
@@ -83,10 +83,10 @@ export async function loadGeneration(
   if (!read.ok) return read;
   const { chunks, store } = read.stored;
   const { manifest } = generation;
-  // Only a small index keeps its vectors a second time, for exact search.
-  const vectors = chunks.length * manifest.dimensions <= EXACT_MAX_VALUES ? await readVectors(directory, chunks.length, manifest.dimensions) : undefined;
-  if (vectors !== undefined && !vectors.ok) return vectors;
-  const index = indexOf(directory, manifest, chunks, store, await loadKeyword(generation, chunks), vectors?.vectors);
+  // The vectors a second time, quantised for exact search, unless the index is too large to scan.
+  const exact = await readExactSearch(join(directory, 'vectors.bin'), chunks.length, manifest.dimensions);
+  if (!exact.ok) return exact;
+  const index = indexOf(directory, manifest, chunks, store, await loadKeyword(generation, chunks), exact.exact);
   loadedGenerations.set(embedder, { directory, fingerprint: generation.fingerprint, index });
   return { ok: true, index: useIndex(index, embedder, efSearch) };
 }

@@ -10,6 +10,7 @@ import type { Embedder } from '../../embeddings/embedder.ts';
 import { CHUNKER_VERSION, chunkMarkdown } from '../../notes/chunk-markdown.ts';
 import { loadNotes, type Note, type NoteFailure } from '../../notes/load-notes.ts';
 import { embedMissing } from '../embed-missing.ts';
+import { ExactSearch } from '../exact-search.ts';
 import type { BuildSummary, UpdateOptions } from '../index-backend.ts';
 import { toIndexedChunk, type IndexedChunk } from '../indexed-chunk.ts';
 import { KeywordIndex } from '../keyword-index.ts';
@@ -195,7 +196,7 @@ export async function updateIndex(options: BuildOptions): Promise<{ index: Loade
   await cleanOldGenerations(folder, written.directory);
 
   // What was just written is what a load would return: keep it instead of reading it back.
-  const index = indexOf(written.directory, written.manifest, built.chunks, built.store, keyword, built.vectors);
+  const index = indexOf(written.directory, written.manifest, built.chunks, built.store, keyword, ExactSearch.fromRows(built.vectors, built.chunks.length, dimensions));
   loadedGenerations.set(embedder, { directory: written.directory, fingerprint: written.fingerprint, index });
   return {
     index: useIndex(index, embedder, hnsw.efSearch),
