@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BenchUsageError, parseBenchArgs, runBench, type BenchResults } from '../src/cli/bench-command.ts';
 import { formatTable } from '../src/cli/bench/table.ts';
 import { percentile } from '../src/cli/bench/stats.ts';
@@ -25,7 +26,8 @@ describe('bench arguments', () => {
   it('defaults to the quick run of every part at 2,000 and 50,000 chunks', () => {
     const options = parseBenchArgs([]);
     expect(options.sizes).toEqual([2_000, 50_000]);
-    expect(options.parts).toEqual(['index', 'retrieval', 'serving', 'startup']);
+    expect(options.parts).toEqual(['index', 'retrieval', 'notes', 'serving', 'startup']);
+    expect(options.notesDir).toMatch(/shared[\\/]corpora[\\/]tldr$/);
     expect(options.full).toBe(false);
   });
 
@@ -36,6 +38,7 @@ describe('bench arguments', () => {
     [['--full'], { full: true }],
     [['--quick'], { full: false }],
     [['--out', 'x.json', '--keep', '--seed', '7'], { out: 'x.json', keep: true, seed: 7 }],
+    [['--notes', '/tmp/vault'], { notesDir: '/tmp/vault' }],
   ])('parses %j', (argv, expected) => {
     expect(parseBenchArgs(argv)).toMatchObject(expected);
   });
@@ -64,7 +67,7 @@ describe('npm run bench, tiny', () => {
     const workDir = await mkdtemp(join(tmpdir(), 'asknotes-bench-smoke-'));
     made.push(workDir);
     const results: BenchResults = await runBench({
-      ...parseBenchArgs(['--chunks', '60']),
+      ...parseBenchArgs(['--chunks', '60', '--notes', fileURLToPath(new URL('../notes', import.meta.url))]),
       workDir,
       retrievalQueries: 25,
       exactQueries: 10,
@@ -74,7 +77,14 @@ describe('npm run bench, tiny', () => {
     expect(results.index?.local).toHaveLength(1);
     expect(results.index?.incremental).toHaveLength(1);
     expect(results.index?.ollama?.requests).toBeGreaterThan(0);
-    expect(results.retrieval?.queries).toBeGreaterThan(0);
+    expect(results.retrieval).toHaveLength(1);
+    expect(results.retrieval?.[0]?.queries).toBeGreaterThan(0);
+    // A tiny index is scanned exactly, so the product's vector search finds the reference top 10.
+    expect(results.retrieval?.[0]?.exactSearchShare).toBe(1);
+    expect(results.retrieval?.[0]?.recallAt10).toBeGreaterThanOrEqual(0.99);
+    expect(results.notes?.name).toBe('notes');
+    expect(results.notes?.chunks).toBeGreaterThan(0);
+    expect(results.targets.map((check) => check.name)).toContain('notes: hybrid retrieval p95');
     expect(results.startup?.chunks).toBe(results.index?.incremental[0]?.chunks);
     expect(results.serving?.runs.map((run) => `${run.clients} ${run.arrivals}`)).toEqual(['1 staggered', '32 staggered', '32 simultaneous']);
     // Every answer went through the stand-in's chat model, so every overhead was measured.
@@ -92,7 +102,7 @@ describe('npm run bench, tiny', () => {
     const incremental = results.index?.incremental[0];
     expect(incremental?.embedded).toBe(incremental?.changedChunks);
     const table = formatTable(results);
-    for (const label of ['local full build', 'incremental', 'Ollama embedder', 'hybrid retrieval', 'exact cosine scan', 'startup to ready', 'POST /ask, 32 clients (staggered)', 'POST /ask, 32 clients (simultaneous)']) {
+    for (const label of ['local full build', 'incremental', 'Ollama embedder', 'hybrid retrieval', 'reference float64 cosine scan', 'notes: local full build', 'startup to ready', 'POST /ask, 32 clients (staggered)', 'POST /ask, 32 clients (simultaneous)']) {
       expect(table).toContain(label);
     }
     // The workspace is removed unless --keep.

@@ -3,8 +3,9 @@
  * synthetic corpus, against the stand-in Ollama where a model would answer.
  *
  *   npm run bench                                   quick run (the default; a few minutes on 2 cores)
- *   npm run bench -- --chunks 2000,50000            corpus sizes (the largest serves retrieval and serving)
- *   npm run bench -- --only index,retrieval         parts: index, retrieval, serving, startup
+ *   npm run bench -- --chunks 2000,15000,50000      corpus sizes (retrieval at each; the largest serves serving)
+ *   npm run bench -- --only index,retrieval         parts: index, retrieval, notes, serving, startup
+ *   npm run bench -- --only notes --notes DIR       a real folder of notes (default ../shared/corpora/tldr)
  *   npm run bench -- --full                         more samples per figure (slower, steadier)
  *   npm run bench -- --out results.json --keep      where to write; keep the generated corpora
  *
@@ -14,6 +15,7 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { resolve } from 'node:path';
 import { runIndexBench, type IndexFigures } from './bench/index-bench.ts';
+import { DEFAULT_NOTES_DIR, runNotesBench, type NotesFigures } from './bench/notes-bench.ts';
 import { runRetrievalBench, type RetrievalFigures } from './bench/retrieval-bench.ts';
 import { runServingBench, type ServingFigures, type StartupFigures } from './bench/serving-bench.ts';
 import { formatTable } from './bench/table.ts';
@@ -21,7 +23,7 @@ import { checkTargets, type TargetCheck } from './bench/targets.ts';
 import { createWorkspace } from './bench/workspace.ts';
 import { isEntryPoint } from './is-entry-point.ts';
 
-export const BENCH_PARTS = ['index', 'retrieval', 'serving', 'startup'] as const;
+export const BENCH_PARTS = ['index', 'retrieval', 'notes', 'serving', 'startup'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 export interface BenchOptions {
@@ -37,6 +39,8 @@ export interface BenchOptions {
   servingRequests?: { single: number; concurrent: number };
   /** Where the corpora go (default: a new temporary folder). */
   workDir?: string;
+  /** The real folder of notes of the `notes` part. */
+  notesDir: string;
 }
 
 export interface MachineInfo {
@@ -55,7 +59,9 @@ export interface BenchResults {
   machine: MachineInfo;
   options: { sizes: number[]; parts: BenchPart[]; mode: 'quick' | 'full'; seed: number };
   index?: IndexFigures;
-  retrieval?: RetrievalFigures;
+  /** One per corpus size, smallest first. */
+  retrieval?: RetrievalFigures[];
+  notes?: NotesFigures;
   startup?: StartupFigures;
   serving?: ServingFigures;
   targets: TargetCheck[];
@@ -67,7 +73,7 @@ const OLLAMA_LATENCY_MS = 50;
 const OLLAMA_CHUNKS = 2_000;
 const TOKEN_DELAY_MS = 20;
 
-const USAGE = `Usage: npm run bench -- [--chunks 2000,50000] [--only ${BENCH_PARTS.join(',')}] [--quick | --full] [--seed N] [--out bench-results.json] [--keep]`;
+const USAGE = `Usage: npm run bench -- [--chunks 2000,50000] [--only ${BENCH_PARTS.join(',')}] [--notes DIR] [--quick | --full] [--seed N] [--out bench-results.json] [--keep]`;
 
 export class BenchUsageError extends Error {}
 
@@ -79,6 +85,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     seed: 1,
     out: 'bench-results.json',
     keep: false,
+    notesDir: DEFAULT_NOTES_DIR,
   };
   const value = (index: number, flag: string): string => {
     const next = argv[index + 1];
@@ -126,6 +133,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       case '--keep':
         options.keep = true;
         break;
+      case '--notes':
+        options.notesDir = resolve(take());
+        break;
       case '--help':
       case '-h':
         throw new BenchUsageError(USAGE);
@@ -172,15 +182,15 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         log,
       });
     }
+    const queries = options.retrievalQueries ?? (options.full ? 1_000 : 200);
+    const exactQueries = Math.min(queries, options.exactQueries ?? (options.full ? 300 : 40));
     if (has('retrieval')) {
-      const queries = options.retrievalQueries ?? (options.full ? 1_000 : 200);
-      results.retrieval = await runRetrievalBench({
-        workspace,
-        size: largest,
-        queries,
-        exactQueries: Math.min(queries, options.exactQueries ?? (options.full ? 300 : 40)),
-        log,
-      });
+      results.retrieval = [];
+      for (const size of options.sizes) results.retrieval.push(await runRetrievalBench({ workspace, size, queries, exactQueries, log }));
+    }
+    if (has('notes')) {
+      const notes = await runNotesBench({ workspace, notesDir: options.notesDir, queries, exactQueries, log });
+      if (notes !== undefined) results.notes = notes;
     }
     if (has('serving') || has('startup')) {
       const requests = options.servingRequests ?? (options.full ? { single: 60, concurrent: 320 } : { single: 12, concurrent: 96 });

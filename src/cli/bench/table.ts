@@ -1,5 +1,6 @@
 /** The benchmark's terminal table: one line per figure, then the targets with their verdicts. */
 import type { BenchResults } from '../bench-command.ts';
+import type { RetrievalFigures } from './retrieval-bench.ts';
 import type { LatencySummary } from './stats.ts';
 
 type Row = [figure: string, value: string];
@@ -10,7 +11,7 @@ const ms = (summary: LatencySummary): string => `p50 ${number(summary.p50, 2)} m
 
 export function resultRows(results: BenchResults): Row[] {
   const rows: Row[] = [];
-  const { index, retrieval, startup, serving } = results;
+  const { index, retrieval, notes, startup, serving } = results;
   for (const build of index?.local ?? []) {
     rows.push([
       `local full build, ${number(build.chunks)} chunks`,
@@ -34,20 +35,13 @@ export function resultRows(results: BenchResults): Row[] {
       `${number(ollama.incrementalRequests)} requests, ${number(ollama.incrementalInputs)} inputs`,
     ]);
   }
-  if (retrieval !== undefined) {
-    const at = `${number(retrieval.chunks)} chunks`;
-    rows.push([`hybrid retrieval (top ${retrieval.topK}), ${at}`, ms(retrieval.hybridMs)]);
-    rows.push([`  vector search by exact scan (small index)`, `${number(retrieval.exactSearchShare * 100, 1)}% of questions, HNSW for the rest`]);
-    rows.push([`  of which query embedding`, ms(retrieval.embedQueryMs)]);
+  for (const figures of retrieval ?? []) rows.push(...retrievalRows(figures, `${number(figures.chunks)} chunks`));
+  if (notes !== undefined) {
     rows.push([
-      `HNSW top 10 (M ${retrieval.hnsw.m}, efConstruction ${retrieval.hnsw.efConstruction}, ef ${retrieval.hnsw.efSearch})`,
-      ms(retrieval.hnswMs),
+      `${notes.name}: local full build, ${number(notes.notes)} notes, ${number(notes.chunks)} chunks`,
+      `${number(notes.indexSeconds, 2)} s (${number(notes.indexCpuSeconds, 1)} CPU s), peak RSS ${number(notes.peakRssMb)} MB`,
     ]);
-    rows.push([`exact cosine scan top 10, ${number(retrieval.dimensions)} dims`, ms(retrieval.exactMs)]);
-    rows.push([
-      'HNSW vs exact',
-      `${number(retrieval.speedup, 1)}x faster, recall@10 ${number(retrieval.recallAt10, 3)} (${number(retrieval.exactQueries)} queries)`,
-    ]);
+    rows.push(...retrievalRows(notes.retrieval, notes.name));
   }
   if (startup !== undefined) {
     rows.push([
@@ -66,6 +60,24 @@ export function resultRows(results: BenchResults): Row[] {
     rows.push([`  first delta after the stand-in's first token`, ms(run.firstDeltaAfterFirstTokenMs)]);
   }
   return rows;
+}
+
+function retrievalRows(retrieval: RetrievalFigures, at: string): Row[] {
+  const scan =
+    retrieval.scanKernel === 'none'
+      ? 'no exact scan (index too large): HNSW'
+      : `${number(retrieval.exactSearchShare * 100, 1)}% of questions by exact scan (${retrieval.scanKernel}, ${number(retrieval.scanBytesPerChunk)} bytes/chunk), HNSW for the rest`;
+  return [
+    [`hybrid retrieval (top ${retrieval.topK}), ${at}`, ms(retrieval.hybridMs)],
+    [`  of which query embedding`, ms(retrieval.embedQueryMs)],
+    [`  vector search top 10`, `${ms(retrieval.vectorMs)}; recall@10 ${number(retrieval.recallAt10, 3)} (${number(retrieval.exactQueries)} queries)`],
+    [`  vector search by`, scan],
+    [
+      `  HNSW alone (M ${retrieval.hnsw.m}, efConstruction ${retrieval.hnsw.efConstruction}, ef ${retrieval.hnsw.efSearch})`,
+      `${ms(retrieval.hnswMs)}; recall@10 ${number(retrieval.hnswRecallAt10, 3)}`,
+    ],
+    [`  reference float64 cosine scan, ${number(retrieval.dimensions)} dims`, ms(retrieval.exactMs)],
+  ];
 }
 
 export function formatTable(results: BenchResults): string {
