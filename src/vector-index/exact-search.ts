@@ -58,6 +58,9 @@ function layoutOf(count: number, dimensions: number): Layout {
   return { stride, sumsOffset, bytes: sumsOffset + stride * 4 };
 }
 
+/** Rows quantised together: 64 rows × 1,024 dimensions of float32 is 256 KiB, within L2. */
+const TILE_ROWS = 64;
+
 /** Quantises whole rows into the columns, in order; `finish` hands over the search. */
 export class ExactSearchBuilder {
   private readonly count: number;
@@ -87,15 +90,16 @@ export class ExactSearchBuilder {
     return kernel === undefined ? undefined : new ExactSearchBuilder(count, dimensions, layout, kernel, options.maxWork ?? EXACT_MAX_WORK);
   }
 
-  /** Appends whole rows (row-major, `rows[row * dimensions + d]`, as in vectors.bin). */
+  /** Appends whole rows (row-major, `rows[row * dimensions + d]`, as in vectors.bin; left unchanged). */
   add(rows: Float32Array): void {
     const { dimensions, columns, scales } = this;
     const { stride } = this.layout;
     const count = rows.length / dimensions;
     if (!Number.isInteger(count) || this.added + count > this.count) throw new Error('exact search: rows do not fit the index');
+    const multipliers = new Float64Array(TILE_ROWS);
     // Tiles of rows keep the strided reads of the transposition within the cache.
-    for (let tile = 0; tile < count; tile += 64) {
-      const end = Math.min(count, tile + 64);
+    for (let tile = 0; tile < count; tile += TILE_ROWS) {
+      const end = Math.min(count, tile + TILE_ROWS);
       for (let row = tile; row < end; row++) {
         let norm = 0;
         let largest = 0;
@@ -107,15 +111,11 @@ export class ExactSearchBuilder {
         // A zero row (or a damaged one) scores 0 everywhere.
         const usable = largest > 0 && Number.isFinite(norm);
         scales[this.added + row] = usable ? largest / Math.sqrt(norm) / QUANTISATION_LEVELS : 0;
-        if (!usable) for (let d = row * dimensions, stop = d + dimensions; d < stop; d++) rows[d] = 0;
-        else if (largest !== QUANTISATION_LEVELS) {
-          const multiplier = QUANTISATION_LEVELS / largest;
-          for (let d = row * dimensions, stop = d + dimensions; d < stop; d++) rows[d] = rows[d]! * multiplier;
-        }
+        multipliers[row - tile] = usable ? QUANTISATION_LEVELS / largest : 0;
       }
       for (let d = 0; d < dimensions; d++) {
         const column = d * stride + this.added;
-        for (let row = tile; row < end; row++) columns[column + row] = Math.round(rows[row * dimensions + d]!);
+        for (let row = tile; row < end; row++) columns[column + row] = Math.round(rows[row * dimensions + d]! * multipliers[row - tile]!);
       }
     }
     this.added += count;
@@ -162,11 +162,7 @@ export class ExactSearch {
     if (rows.length !== count * dimensions) return undefined;
     const builder = ExactSearchBuilder.create(count, dimensions, options);
     if (builder === undefined) return undefined;
-    // The builder scales its input in place; blocks of a copy keep the peak memory small.
-    const block = 4_096;
-    for (let row = 0; row < count; row += block) {
-      builder.add(rows.slice(row * dimensions, Math.min(count, row + block) * dimensions));
-    }
+    builder.add(rows);
     return builder.finish();
   }
 
