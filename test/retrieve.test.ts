@@ -242,6 +242,9 @@ describe('retrieve on the repository notes', () => {
         expect(hits).toHaveLength(4);
         expect(calls).toEqual([]);
       }
+      // Quantised from vectors.bin on load or from the build's vectors: the same scan.
+      const query = await embedder.embedQuery('How do I build images in CI with a cache?');
+      expect(reopened!.exact!.search(query, 10)).toEqual(notes.index.exact!.search(query, 10));
     });
 
     it('ranks as the graph does where the graph is exact (49 chunks), with the same similarities', async () => {
