@@ -7,18 +7,26 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { isMap, isSeq, parseDocument, type Document } from 'yaml';
+import { isMap, isSeq } from 'yaml';
 import { CONFIG_VARIABLES, parseConfig } from '../src/config.ts';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const read = (path: string) => readFileSync(resolve(root, path), 'utf8');
-/** CI lays shared/ beside the repo clone, read-only; a clone on its own uses the copy in test/fixtures. */
-const sharedSchemaPath = resolve(root, '../shared/schemas/compose-spec.json');
-const bundledSchemaPath = resolve(root, 'test/fixtures/compose-spec.json');
-const schemaPath = existsSync(sharedSchemaPath) ? sharedSchemaPath : bundledSchemaPath;
+import {
+  compileSchema,
+  devicesOf,
+  environmentOf,
+  interpolate,
+  list,
+  loadYaml,
+  mapping,
+  read,
+  referencedVariables,
+  root,
+  service,
+  sharedSchemaPath,
+  stringsIn,
+  type Json,
+  type Mapping,
+} from './support/compose-files.ts';
 
 /**
  * Variables compose files and .env.example may use that are not asknotes configuration. Otherwise
@@ -34,67 +42,6 @@ const COMPOSE_ONLY_VARIABLES: readonly string[] = [
 ];
 const known = new Set<string>([...CONFIG_VARIABLES, ...COMPOSE_ONLY_VARIABLES]);
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type Mapping = { [key: string]: Json };
-
-function loadYaml(path: string): { doc: Document; value: Mapping } {
-  const doc = parseDocument(read(path));
-  expect(doc.errors, `${path} parses as YAML`).toEqual([]);
-  // Only Compose's own merge tags are allowed to be unknown to a plain YAML parser.
-  const unknownTags = doc.warnings.filter((warning) => !/!(reset|override)\b/.test(warning.message));
-  expect(unknownTags, `${path} has no unexpected YAML warnings`).toEqual([]);
-  return { doc, value: doc.toJS() as Mapping };
-}
-
-function mapping(value: Json | undefined, what: string): Mapping {
-  expect(value !== null && typeof value === 'object' && !Array.isArray(value), `${what} is a mapping`).toBe(true);
-  return value as Mapping;
-}
-
-function list(value: Json | undefined, what: string): Json[] {
-  expect(Array.isArray(value), `${what} is a list`).toBe(true);
-  return value as Json[];
-}
-
-const service = (file: Mapping, name: string) => mapping(mapping(file.services, 'services')[name], `service ${name}`);
-
-/** Compose interpolation references in a string: `${NAME}`, `${NAME:-x}`, `$NAME`; `$$` is a literal `$`. */
-function referencedVariables(text: string): string[] {
-  const names: string[] = [];
-  for (const match of text.matchAll(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|\$([A-Za-z_][A-Za-z0-9_]*)/g)) {
-    const name = match[1] ?? match[2];
-    if (name !== undefined) names.push(name);
-  }
-  return names;
-}
-
-function stringsIn(value: Json): string[] {
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.flatMap(stringsIn);
-  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(stringsIn);
-  return [];
-}
-
-/** Resolves `${NAME:-default}` / `${NAME-default}` / `${NAME}` as Compose does, from `env`. */
-function interpolate(text: string, env: Record<string, string>): string {
-  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g, (whole, name?: string, operator?: string, fallback?: string) => {
-    if (name === undefined) return '$';
-    const value = env[name];
-    if (operator === ':-') return value === undefined || value === '' ? (fallback ?? '') : value;
-    if (operator === '-') return value === undefined ? (fallback ?? '') : value;
-    return value ?? '';
-  });
-}
-
-function environmentOf(svc: Mapping): Record<string, string> {
-  const environment = svc.environment;
-  if (environment === undefined) return {};
-  const entries = Array.isArray(environment)
-    ? environment.map((item) => String(item).split(/=(.*)/s).slice(0, 2) as [string, string])
-    : Object.entries(mapping(environment, 'environment')).map(([key, value]) => [key, value === null ? '' : String(value)] as [string, string]);
-  return Object.fromEntries(entries);
-}
-
 /**
  * A service with its same-file `extends` resolved. A shallow merge is exact here because the test
  * of the gpu profile checks the extending service adds only keys its base does not have.
@@ -106,13 +53,6 @@ function resolvedService(file: Mapping, name: string): Mapping {
   expect(base.file, `${name} extends a service of the same file`).toBeUndefined();
   const { extends: _extends, ...own } = svc;
   return { ...resolvedService(file, String(base.service)), ...own };
-}
-
-/** The NVIDIA device reservation of a service, or [] without one. */
-function devicesOf(svc: Mapping): Json[] {
-  const deploy = svc.deploy as Mapping | undefined;
-  const reservations = (deploy?.resources as Mapping | undefined)?.reservations as Mapping | undefined;
-  return (reservations?.devices as Json[] | undefined) ?? [];
 }
 
 /**
@@ -145,16 +85,6 @@ function activeProject(profiles: readonly string[]): { enabled: Set<string>; wai
 /** The host name in a client's OLLAMA_HOST, as Compose interpolates it from `env`. */
 const ollamaServiceOf = (name: string, env: Record<string, string>) =>
   new URL(interpolate(environmentOf(service(compose.value, name)).OLLAMA_HOST ?? '', env)).hostname;
-
-function compileSchema() {
-  expect(existsSync(schemaPath), `${schemaPath} exists`).toBe(true);
-  const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
-  // Ajv's built-in meta-schema is draft-07 under its http:// id; the file names the https:// one.
-  delete schema.$schema;
-  // strict: false tolerates the annotation keyword `deprecated` (a 2019-09 word the file uses).
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  return ajv.compile(schema);
-}
 
 const validate = compileSchema();
 const compose = loadYaml('compose.yaml');
