@@ -44,6 +44,17 @@ const intInRange = (min: number, max: number) =>
 
 const positiveMs = intInRange(1, 3_600_000);
 
+/**
+ * Ollama's keep_alive: a Go duration ("30m", "1h30m", "-1m") or whole seconds ("3600"); negative keeps
+ * the model loaded for good, 0 unloads it after each call. Seconds become a number, because Ollama
+ * rejects a bare-number string in a request body.
+ */
+const keepAlive = z
+  .string()
+  .trim()
+  .regex(/^(?:[+-]?\d+|[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+)$/, 'must be a duration such as 30m, 1h or -1 (forever), or whole seconds')
+  .transform((value): string | number => (/^[+-]?\d+$/.test(value) ? Number(value) : value));
+
 const modelName = z
   .string()
   .trim()
@@ -77,6 +88,7 @@ export const configSchema = z.object({
   EMBED_CONCURRENCY: intInRange(1, 16).default(2),
   MAX_CONCURRENT_ANSWERS: intInRange(1, 1024).default(32),
   OLLAMA_CHECK_INTERVAL_MS: positiveMs.default(10_000),
+  OLLAMA_KEEP_ALIVE: keepAlive.default('30m'),
   WATCH_POLL_MS: intInRange(0, 3_600_000).default(0),
   LOG_LEVEL: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),
 });
@@ -115,6 +127,8 @@ export interface Config {
   embedConcurrency: number;
   maxConcurrentAnswers: number;
   ollamaCheckIntervalMs: number;
+  /** Sent as keep_alive with every chat and embed call: how long Ollama keeps the models loaded. */
+  ollamaKeepAlive: string | number;
   watchPollMs: number;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
 }
@@ -202,6 +216,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     embedConcurrency: values.EMBED_CONCURRENCY,
     maxConcurrentAnswers: values.MAX_CONCURRENT_ANSWERS,
     ollamaCheckIntervalMs: values.OLLAMA_CHECK_INTERVAL_MS,
+    ollamaKeepAlive: values.OLLAMA_KEEP_ALIVE,
     watchPollMs: values.WATCH_POLL_MS,
     logLevel: values.LOG_LEVEL,
   };

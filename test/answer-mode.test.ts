@@ -51,7 +51,7 @@ describe('LLM=none', () => {
 describe('LLM=ollama', () => {
   it('always Ollama with the configured chat settings, even before or without a probe', async () => {
     const { modes } = tracker({ LLM: 'ollama', OLLAMA_HOST: refusedUrl, CHAT_MODEL: 'qwen3:8b', NUM_CTX: '4096', OLLAMA_TIMEOUT_MS: '1234' });
-    const expected = { mode: 'ollama', chat: { baseUrl: refusedUrl, model: 'qwen3:8b', numCtx: 4096, timeoutMs: 1234 } };
+    const expected = { mode: 'ollama', chat: { baseUrl: refusedUrl, model: 'qwen3:8b', numCtx: 4096, timeoutMs: 1234, keepAlive: '30m' } };
     expect(modes.mode()).toEqual(expected);
     expect(await modes.check()).toEqual(expected);
     expect(modes.server()).toMatchObject({ reachable: false, fix: 'ollama serve' });

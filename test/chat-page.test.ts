@@ -85,6 +85,10 @@ interface Script {
   mode?: AnswerMode;
   model?: string | null;
   notice?: string;
+  /** Reasoning events sent before the first delta (issue 12). */
+  reasoning?: string[];
+  /** The done event's own notice (issue 12: an uncited answer). */
+  doneNotice?: string;
   /** Thrown before any event, like a missing model. */
   throws?: AppError;
 }
@@ -111,6 +115,7 @@ function scriptedAnswer(pick: (request: AskRequest) => Script): { answer: Answer
       embedder: script.mode === 'extractive' ? 'local:hash-384' : 'ollama:nomic-embed-text',
       ...(script.notice === undefined ? {} : { notice: script.notice }),
     };
+    for (const text of script.reasoning ?? []) yield { type: 'reasoning', text };
     for (const text of script.deltas) {
       try {
         await sleep(script.delayMs ?? 0, undefined, { signal });
@@ -128,6 +133,7 @@ function scriptedAnswer(pick: (request: AskRequest) => Script): { answer: Answer
       answer: answerText,
       answerable: script.answerable ?? true,
       cited,
+      ...(script.doneNotice === undefined ? {} : { notice: script.doneNotice }),
       timings: { retrieval_ms: 3, generation_ms: 40, total_ms: 43 },
     };
   };
@@ -235,6 +241,7 @@ describe('chat page assets', () => {
         ['/app.js', /^application\/javascript|^text\/javascript/],
         ['/sse.js', /javascript/],
         ['/render-answer.js', /javascript/],
+        ['/answer-marks.js', /javascript/],
         ['/app.css', /^text\/css/],
         ['/vendor/marked.esm.js', /javascript/],
         ['/vendor/purify.es.mjs', /^text\/javascript/],
@@ -528,6 +535,36 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
     // Nothing cited: the nearest passages are shown open under "also retrieved".
     expect(await turn.locator('.source-list.cited').count()).toBe(0);
     expect(await turn.locator('details.also-retrieved').evaluate((details) => (details as HTMLDetailsElement).open)).toBe(true);
+    expect(problems).toEqual({ dialogs: [], pageErrors: [], consoleErrors: [] });
+  });
+
+  it('folds a reasoning model\'s thinking under "Reasoning", apart from the answer, and marks an uncited answer', async () => {
+    const uncited = 'This answer cites none of your notes, so it is not grounded in a cited note.';
+    const { answer } = scriptedAnswer((request) =>
+      request.question.includes('think')
+        ? { sources: composeSources, reasoning: ['The user asks about <b>depends_on</b>. ', 'Source 1 covers it.'], deltas: ['It waits for `service_started` [1].'] }
+        : { sources: composeSources, deltas: ['Compose starts services in order.'], doneNotice: uncited },
+    );
+    const { page, problems } = await openPage(fakeDeps(answer));
+
+    await askQuestion(page, 'Please think: what does depends_on wait for?');
+    await waitForState(page, 'done');
+    const thinking = lastTurn(page).locator('details.reasoning');
+    expect(await thinking.isVisible()).toBe(true);
+    expect(await thinking.evaluate((details) => (details as HTMLDetailsElement).open)).toBe(false);
+    expect(await thinking.locator('summary').textContent()).toBe('Reasoning');
+    // Model text, shown as text: the tag is not markup.
+    expect(await thinking.locator('.reasoning-text').textContent()).toBe('The user asks about <b>depends_on</b>. Source 1 covers it.');
+    expect(await thinking.locator('b').count()).toBe(0);
+    expect(await lastTurn(page).locator('.answer-body').textContent()).not.toContain('depends_on</b>');
+    expect(await lastTurn(page).getAttribute('data-grounded')).toBeNull();
+    expect(await lastTurn(page).locator('.notice').isHidden()).toBe(true);
+
+    await askQuestion(page, 'And the order?');
+    await waitForState(page, 'done');
+    expect(await lastTurn(page).locator('details.reasoning').isHidden()).toBe(true);
+    expect(await lastTurn(page).getAttribute('data-grounded')).toBe('uncited');
+    expect(await lastTurn(page).locator('.notice').textContent()).toBe(uncited);
     expect(problems).toEqual({ dialogs: [], pageErrors: [], consoleErrors: [] });
   });
 

@@ -1,6 +1,7 @@
 /**
  * Prompt building (pure): numbered sources fenced as data, prompt-injection containment, trimming
- * to `num_ctx` (history first, then the lowest-ranked sources), citations and "not in the notes".
+ * to `num_ctx` (history first, then the lowest-ranked sources). Citations and "not in the notes" are
+ * tested in citations.test.ts and model-abstention.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import type { HistoryTurn } from '../src/answer/answer-types.ts';
@@ -8,11 +9,10 @@ import {
   ANSWER_TOKENS,
   NOT_IN_NOTES,
   SYSTEM_PROMPT,
+  USER_TURN_RULES,
   buildDirectMessages,
   buildGroundedMessages,
   estimateTokens,
-  parseCited,
-  saysNotInNotes,
   type ChatMessage,
 } from '../src/answer/prompt.ts';
 import { makeSource } from './support/answer-fixtures.ts';
@@ -54,6 +54,15 @@ describe('buildGroundedMessages', () => {
     expect(prompt).toContain('<source n="2" from="sub/watch.md, lines 3-4">\ncompose watch syncs files\n</source>');
     expect(prompt.indexOf('<source n="1"')).toBeLessThan(prompt.indexOf('<source n="2"'));
     expect(prompt.trimEnd().endsWith(`Question: ${QUESTION}`)).toBe(true);
+  });
+
+  it('the user turn repeats the citation rule before the question, for models whose template drops the system prompt', () => {
+    const sources = [makeSource(1, 'depends_on waits for service_started by default')];
+    const prompt = userPrompt(buildGroundedMessages({ question: QUESTION, sources, history: [], numCtx: 8192 }).messages);
+    expect(USER_TURN_RULES).toMatch(/square brackets, like \[1\]/);
+    expect(USER_TURN_RULES).toContain(NOT_IN_NOTES);
+    expect(prompt.indexOf(USER_TURN_RULES)).toBeGreaterThan(prompt.lastIndexOf('</source>'));
+    expect(prompt.indexOf(USER_TURN_RULES)).toBeLessThan(prompt.indexOf(`Question: ${QUESTION}`));
   });
 
   it('the system prompt asks for [n] citations, sources-only answers and the exact not-in-notes sentence', () => {
@@ -104,7 +113,7 @@ describe('buildGroundedMessages', () => {
       role: turn % 2 === 1 ? 'user' : 'assistant',
       content: `turn ${turn} `.repeat(45).trim(),
     }));
-    const fixed = ANSWER_TOKENS + estimateTokens(SYSTEM_PROMPT) + estimateTokens(QUESTION) + 64;
+    const fixed = ANSWER_TOKENS + estimateTokens(SYSTEM_PROMPT) + estimateTokens(USER_TURN_RULES) + estimateTokens(QUESTION) + 64;
 
     it.each([600, 900, 1200, 1500, 1800, 2100, 2400])('with %i tokens beyond the fixed part', (extra) => {
       const numCtx = fixed + extra;
@@ -172,45 +181,5 @@ describe('buildDirectMessages (rag: false)', () => {
     expect(kept.length).toBeGreaterThan(0);
     expect(kept.length).toBeLessThan(history.length);
     expect(kept).toEqual(history.slice(history.length - kept.length));
-  });
-});
-
-describe('parseCited', () => {
-  const available = [1, 2, 3, 4];
-  it.each<[string, number[]]>([
-    ['The default is service_started [1].', [1]],
-    ['See [2] and [1].', [2, 1]],
-    ['Both say so [2][3].', [2, 3]],
-    ['Grouped [1, 3] and [3,4].', [1, 3, 4]],
-    ['Repeated [1] [1] [1].', [1]],
-    ['A source that does not exist [9], and one that does [4].', [4]],
-    ['Zero [0] and negative [-1] are not sources.', []],
-    ['Two digits [12] are not [1]-[2] ranges.', [1, 2]],
-    ['No citations at all.', []],
-    ['Code like `array[2]` still looks like a citation [3].', [2, 3]],
-    ['', []],
-  ])('%j -> %j', (answer, cited) => {
-    expect(parseCited(answer, available)).toEqual(cited);
-  });
-
-  it('nothing is cited when there are no sources', () => {
-    expect(parseCited('[1] [2]', [])).toEqual([]);
-  });
-});
-
-describe('saysNotInNotes', () => {
-  it.each<[string, boolean]>([
-    [NOT_IN_NOTES, true],
-    [`"${NOT_IN_NOTES}"`, true],
-    ['the notes do not contain the answer', true],
-    ['  The notes do not contain the answer.  \n', true],
-    [`${NOT_IN_NOTES} They only mention Compose watch [1].`, true],
-    ['I am sorry, but the notes do not contain the answer.', true],
-    ['The default depends_on condition is service_started [1].', false],
-    ['The notes contain the answer: service_started [1].', false],
-    [`${'Compose watch syncs files into running containers [1]. '.repeat(5)}${NOT_IN_NOTES}`, false],
-    ['', false],
-  ])('%j -> %s', (answer, expected) => {
-    expect(saysNotInNotes(answer)).toBe(expected);
   });
 });

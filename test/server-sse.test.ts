@@ -99,3 +99,33 @@ describe('backpressure over HTTP', () => {
     expect(ended?.drainWaits).toBeGreaterThan(0);
   });
 });
+
+describe('reasoning and the done notice over HTTP (issue 12)', () => {
+  let server: TestServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  const script = (): AnswerEvent[] => [
+    { ...SAMPLE_SOURCES_EVENT, notice: 'From the sources event.' },
+    { type: 'reasoning', text: 'The user asks about depends_on.' },
+    { type: 'delta', text: 'It waits.' },
+    { ...SAMPLE_DONE_EVENT, answer: 'It waits.', cited: [], notice: 'Not grounded (test).' },
+  ];
+
+  it('streams a reasoning event apart from the deltas, and the notice in done', async () => {
+    server = await startTestServer({ answer: scriptedAnswer(script).answer });
+    const messages = parseSse(await (await ask(server.url, { question: 'q', stream: true })).text());
+    expect(messages.map((message) => message.event)).toEqual(['sources', 'reasoning', 'delta', 'done']);
+    expect(messages[1]?.data).toEqual({ text: 'The user asks about depends_on.' });
+    expect(messages[3]?.data).toMatchObject({ answer: 'It waits.', notice: 'Not grounded (test).' });
+  });
+
+  it('the JSON answer leaves the reasoning out and joins both notices', async () => {
+    server = await startTestServer({ answer: scriptedAnswer(script).answer });
+    const body = (await (await ask(server.url, { question: 'q' })).json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ answer: 'It waits.', cited: [], notice: 'From the sources event. Not grounded (test).' });
+    expect(JSON.stringify(body)).not.toContain('The user asks about depends_on');
+  });
+});

@@ -10,7 +10,10 @@ import type { AnswerEvent, AnswerFn, AskRequest, Source, SourcesEvent, Timings }
 import { queryTerms, type TermWeight } from './evidence.ts';
 import { composeExtractiveAnswer } from './extractive.ts';
 import { streamModelChat, type ModelChat } from './chat-stream.ts';
-import { buildDirectMessages, buildGroundedMessages, parseCited, saysNotInNotes } from './prompt.ts';
+import { ModelReplyReader, type ModelPiece, type ModelReply, type ReplyOptions } from './model-reply.ts';
+import { buildDirectMessages, buildGroundedMessages, estimatePromptTokens, type ChatMessage } from './prompt.ts';
+import { mayOpenInReasoning } from './reasoning.ts';
+import { isNoAnswer, noAnswerText, replyNotices } from './reply-notices.ts';
 import { retrieve, type RetrievalMethod } from './retrieve.ts';
 import { isScoped, type ScopeFilter } from './scope.ts';
 
@@ -28,6 +31,8 @@ export interface AnswerEngineDeps {
    */
   onOllamaUnavailable?: (error: AppError) => string | undefined;
   retrievalMethod?: RetrievalMethod;
+  /** Warnings about an answer (e.g. the model server cut the prompt); the server logs them. */
+  warn?: (message: string, fields: Record<string, string | number | boolean | undefined>) => void;
 }
 
 export function extractiveNotice(chatModel: string, fix = `start Ollama and run: ollama pull ${chatModel}`): string {
@@ -58,7 +63,7 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
     if (state.mode === 'extractive') {
       throw new AppError('llm_unavailable', `Asking without notes needs a chat model. ${state.notice}`);
     }
-    yield* directAnswer(state, question, history, embedder.id, signal, started);
+    yield* directAnswer(deps, state, question, history, embedder.id, signal, started);
     return;
   }
 
@@ -124,7 +129,7 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
     const generationStarted = performance.now();
     const { messages } = buildGroundedMessages({ question, sources, history, numCtx: state.chat.numCtx });
     const pieces = streamModelChat(state, messages, signal);
-    let first: IteratorResult<string> | undefined;
+    let first: IteratorResult<ModelPiece> | undefined;
     try {
       // Sources are sent with the first token, so a failure before it can still become a JSON error
       // (or, with LLM=auto, an extractive answer) instead of a half-finished stream.
@@ -138,16 +143,13 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
       state = { mode: 'extractive', notice };
     }
     if (state.mode !== 'extractive' && first !== undefined) {
-      const text = yield* relayModelAnswer(pieces, first, sourcesEvent(state.mode));
-      if (text === undefined || signal.aborted) return;
-      const notInNotes = saysNotInNotes(text);
-      yield {
-        type: 'done',
-        answer: text,
-        answerable: !notInNotes,
-        cited: notInNotes ? [] : parseCited(text, sources.map((source) => source.n)),
-        timings: timings(generationStarted),
-      };
+      const reply = yield* relayModelAnswer(pieces, first, sourcesEvent(state.mode), {
+        sources: sources.map((source) => source.n),
+        grounded: true,
+        mayOpenInReasoning: mayOpenInReasoning(state.chat.model),
+      });
+      if (reply === undefined || signal.aborted) return;
+      yield* finishWrittenAnswer(deps, state, messages, reply, true, timings(generationStarted));
       return;
     }
   }
@@ -169,6 +171,7 @@ export function noMatchAnswer(filter: ScopeFilter): string {
 }
 
 async function* directAnswer(
+  deps: AnswerEngineDeps,
   target: ModelChat,
   question: string,
   history: NonNullable<AskRequest['history']>,
@@ -176,37 +179,76 @@ async function* directAnswer(
   signal: AbortSignal,
   started: number,
 ): AsyncGenerator<AnswerEvent> {
-  const pieces = streamModelChat(target, buildDirectMessages({ question, history, numCtx: target.chat.numCtx }), signal);
+  const messages = buildDirectMessages({ question, history, numCtx: target.chat.numCtx });
+  const pieces = streamModelChat(target, messages, signal);
   const first = await pieces.next();
-  const text = yield* relayModelAnswer(pieces, first, { type: 'sources', sources: [], mode: target.mode, model: target.chat.model, embedder: embedderId });
-  if (text === undefined || signal.aborted) return;
+  const reply = yield* relayModelAnswer(
+    pieces,
+    first,
+    { type: 'sources', sources: [], mode: target.mode, model: target.chat.model, embedder: embedderId },
+    { sources: [], grounded: false, mayOpenInReasoning: mayOpenInReasoning(target.chat.model) },
+  );
+  if (reply === undefined || signal.aborted) return;
   const total = Math.round(performance.now() - started);
-  yield { type: 'done', answer: text, answerable: true, cited: [], timings: { retrieval_ms: 0, generation_ms: total, total_ms: total } };
+  yield* finishWrittenAnswer(deps, target, messages, reply, false, { retrieval_ms: 0, generation_ms: total, total_ms: total });
 }
 
 /**
- * `leading` (the sources event), then the model's pieces as deltas, from `first` on. Returns the
- * whole text, or undefined once a failure has gone out as an error event (the stream has started).
+ * The terminal event of a written answer: an empty reply is an honest "no answer", an abstention is
+ * unanswerable with nothing cited, and the notice says when nothing is cited or the prompt was cut.
+ */
+function* finishWrittenAnswer(
+  deps: AnswerEngineDeps,
+  target: ModelChat,
+  messages: ChatMessage[],
+  reply: ModelReply,
+  grounded: boolean,
+  timings: Timings,
+): Generator<AnswerEvent> {
+  const estimatedPromptTokens = estimatePromptTokens(messages);
+  const { notices, promptCut } = replyNotices({ reply, grounded, estimatedPromptTokens, numCtx: target.chat.numCtx });
+  if (promptCut) {
+    deps.warn?.('the model server cut the prompt: it read fewer tokens than the prompt has', {
+      model: target.chat.model,
+      promptEvalCount: reply.usage.promptTokens,
+      estimatedPromptTokens,
+      numCtx: target.chat.numCtx,
+    });
+  }
+  const notice = notices.length > 0 ? { notice: notices.join(' ') } : {};
+  if (isNoAnswer(reply.answer)) {
+    const text = noAnswerText(reply);
+    yield { type: 'delta', text };
+    yield { type: 'done', answer: text, answerable: false, cited: [], ...notice, timings };
+    return;
+  }
+  yield { type: 'done', answer: reply.answer, answerable: !reply.abstained, cited: reply.cited, ...notice, timings };
+}
+
+/**
+ * `leading` (the sources event), then the model's reply read from `first` on: answer pieces as deltas
+ * (reasoning apart, citations normalised). Returns the reply, or undefined once a failure has gone out
+ * as an error event (the stream has started).
  */
 async function* relayModelAnswer(
-  pieces: AsyncGenerator<string>,
-  first: IteratorResult<string>,
+  pieces: AsyncGenerator<ModelPiece>,
+  first: IteratorResult<ModelPiece>,
   leading: AnswerEvent,
-): AsyncGenerator<AnswerEvent, string | undefined> {
-  let text = '';
+  options: ReplyOptions,
+): AsyncGenerator<AnswerEvent, ModelReply | undefined> {
+  const reader = new ModelReplyReader(options);
   try {
     yield leading;
-    for (let step = first; !step.done; step = await pieces.next()) {
-      text += step.value;
-      yield { type: 'delta', text: step.value };
-    }
+    for (let step = first; !step.done; step = await pieces.next()) yield* reader.push(step.value);
+    const { events, reply } = reader.end();
+    yield* events;
+    return reply;
   } catch (error) {
     const failure = toAppError(error);
     yield { type: 'error', code: failure.code, message: failure.message };
     return undefined;
   } finally {
-    // A reader that stops early (break, or a closed stream) must not leave Ollama generating.
+    // A reader that stops early (break, or a closed stream) must not leave the model server generating.
     await pieces.return(undefined);
   }
-  return text;
 }

@@ -21,6 +21,7 @@ export type ModeConfig = Pick<
   | 'numCtx'
   | 'ollamaTimeoutMs'
   | 'ollamaConnectTimeoutMs'
+  | 'ollamaKeepAlive'
   | 'llmProvider'
   | 'openaiBaseUrl'
   | 'openaiEmbedBaseUrl'
@@ -80,7 +81,7 @@ function providerWords(config: ModeConfig): ProviderWords {
   }
   return {
     url: config.ollamaHost,
-    chat: { mode: 'ollama', chat: { baseUrl: config.ollamaHost, ...chatBase } },
+    chat: { mode: 'ollama', chat: { baseUrl: config.ollamaHost, ...chatBase, keepAlive: config.ollamaKeepAlive } },
     probe: (signal) =>
       probeOllama({ baseUrl: config.ollamaHost, timeoutMs: config.ollamaConnectTimeoutMs, ...(signal ? { signal } : {}) }),
     serves: hasModel,

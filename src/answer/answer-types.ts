@@ -54,11 +54,19 @@ export interface DeltaEvent {
   text: string;
 }
 
+/** A reasoning model's thinking (SPEC: never part of `answer` or `delta`); clients may show it folded. */
+export interface ReasoningEvent {
+  type: 'reasoning';
+  text: string;
+}
+
 export interface DoneEvent {
   type: 'done';
   answer: string;
   answerable: boolean;
   cited: number[];
+  /** Known only once the answer is written: it cites nothing, or Ollama cut the prompt (issue 12). */
+  notice?: string;
   timings: Timings;
 }
 
@@ -68,7 +76,7 @@ export interface ErrorEvent {
   message: string;
 }
 
-export type AnswerEvent = SourcesEvent | DeltaEvent | DoneEvent | ErrorEvent;
+export type AnswerEvent = SourcesEvent | DeltaEvent | ReasoningEvent | DoneEvent | ErrorEvent;
 
 /**
  * What the server and CLI receive. Errors that happen before the first event may be thrown

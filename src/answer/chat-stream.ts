@@ -4,6 +4,7 @@
  * for both: each stream yields the answer's text in order, ends quietly on abort and throws an
  * AppError (llm_unavailable, model_not_found, upstream_timeout) on failure.
  */
+import type { ModelPiece } from './model-reply.ts';
 import { streamChat, type ChatSettings } from './ollama-chat.ts';
 import { streamOpenAIChat, type OpenAIChatSettings } from './openai-chat.ts';
 import type { ChatMessage } from './prompt.ts';
@@ -11,6 +12,6 @@ import type { ChatMessage } from './prompt.ts';
 /** A chat model and how to reach it; `mode` is also the answer's public `mode`. */
 export type ModelChat = { mode: 'ollama'; chat: ChatSettings } | { mode: 'openai'; chat: OpenAIChatSettings };
 
-export function streamModelChat(target: ModelChat, messages: ChatMessage[], signal: AbortSignal): AsyncGenerator<string> {
+export function streamModelChat(target: ModelChat, messages: ChatMessage[], signal: AbortSignal): AsyncGenerator<ModelPiece> {
   return target.mode === 'openai' ? streamOpenAIChat(target.chat, messages, signal) : streamChat(target.chat, messages, signal);
 }

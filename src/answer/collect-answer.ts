@@ -8,7 +8,11 @@ import type { AnswerEvent, AskResponse, SourcesEvent } from './answer-types.ts';
 
 export async function collectAnswer(
   events: AsyncIterable<AnswerEvent>,
-  hooks: { onDelta?: ((text: string) => void) | undefined; onSources?: ((event: SourcesEvent) => void) | undefined } = {},
+  hooks: {
+    onDelta?: ((text: string) => void) | undefined;
+    onSources?: ((event: SourcesEvent) => void) | undefined;
+    onReasoning?: ((text: string) => void) | undefined;
+  } = {},
 ): Promise<AskResponse> {
   let sources: SourcesEvent | undefined;
   for await (const event of events) {
@@ -20,10 +24,14 @@ export async function collectAnswer(
       case 'delta':
         hooks.onDelta?.(event.text);
         break;
+      case 'reasoning':
+        hooks.onReasoning?.(event.text);
+        break;
       case 'error':
         throw new AppError(event.code, event.message);
-      case 'done':
+      case 'done': {
         if (sources === undefined) throw new Error('answer stream ended without sources');
+        const notice = joinNotices(sources.notice, event.notice);
         return {
           answer: event.answer,
           answerable: event.answerable,
@@ -32,10 +40,17 @@ export async function collectAnswer(
           mode: sources.mode,
           model: sources.model,
           embedder: sources.embedder,
-          ...(sources.notice === undefined ? {} : { notice: sources.notice }),
+          ...(notice === undefined ? {} : { notice }),
           timings: event.timings,
         };
+      }
     }
   }
   throw new AppError('internal', 'The answer stopped before it was complete.');
+}
+
+/** The answer's `notice`: what the sources event said (e.g. why extractive), then what the end said. */
+export function joinNotices(...notices: (string | undefined)[]): string | undefined {
+  const present = notices.filter((notice): notice is string => notice !== undefined && notice !== '');
+  return present.length > 0 ? present.join(' ') : undefined;
 }

@@ -5,6 +5,7 @@
 import { ChatOllama } from '@langchain/ollama';
 import { AppError, isAbortError, modelNotFound } from '../errors.ts';
 import { networkErrorCode } from '../embeddings/ollama-probe.ts';
+import type { ModelPiece } from './model-reply.ts';
 import type { ChatMessage } from './prompt.ts';
 
 export interface ChatSettings {
@@ -13,6 +14,8 @@ export interface ChatSettings {
   numCtx: number;
   /** Longest wait for the first token, and between tokens, before giving up with upstream_timeout. */
   timeoutMs: number;
+  /** Ollama's keep_alive for the model (OLLAMA_KEEP_ALIVE): how long it stays loaded after this answer. */
+  keepAlive?: string | number | undefined;
 }
 
 function toOllamaError(error: unknown, settings: ChatSettings, timedOut: boolean): AppError {
@@ -76,8 +79,16 @@ function strictNdjson(response: Response, settings: ChatSettings): Response {
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
+/** What ChatOllama's stream chunks carry that we read (AIMessageChunk). */
+interface StreamChunk {
+  content: unknown;
+  additional_kwargs?: { reasoning_content?: unknown };
+  response_metadata?: { prompt_eval_count?: unknown; done_reason?: unknown };
+}
+
 /**
- * Yields the answer's text pieces. Aborting `signal` closes the HTTP request to Ollama at once (the
+ * Yields the answer's pieces: text, reasoning (Ollama's `message.thinking`, for models whose reasoning
+ * the server separates) and, last, the usage Ollama reported. Aborting `signal` closes the HTTP request to Ollama at once (the
  * signal is bound into the fetch ChatOllama uses, since ChatOllama only checks its own signal between
  * chunks). Ends quietly on abort; throws AppError on failure.
  */
@@ -85,7 +96,7 @@ export async function* streamChat(
   settings: ChatSettings,
   messages: ChatMessage[],
   signal: AbortSignal,
-): AsyncGenerator<string> {
+): AsyncGenerator<ModelPiece> {
   const idle = new AbortController();
   // Aborted when this generator ends for any reason, so a reader that stops early closes the request.
   const released = new AbortController();
@@ -100,6 +111,7 @@ export async function* streamChat(
     baseUrl: settings.baseUrl,
     model: settings.model,
     numCtx: settings.numCtx,
+    ...(settings.keepAlive === undefined ? {} : { keepAlive: settings.keepAlive }),
     fetch: boundFetch,
   });
   arm();
@@ -108,10 +120,21 @@ export async function* streamChat(
       messages.map((message) => [message.role === 'assistant' ? 'ai' : message.role, message.content] as [string, string]),
       { signal: combined },
     );
-    for await (const chunk of stream) {
+    for await (const chunk of stream as AsyncIterable<StreamChunk>) {
       arm();
+      const reasoning = chunk.additional_kwargs?.reasoning_content;
+      if (typeof reasoning === 'string' && reasoning !== '') yield { reasoning };
       const text = typeof chunk.content === 'string' ? chunk.content : '';
       if (text !== '') yield text;
+      const metadata = chunk.response_metadata;
+      if (metadata !== undefined && (metadata.prompt_eval_count !== undefined || metadata.done_reason !== undefined)) {
+        yield {
+          usage: {
+            ...(typeof metadata.prompt_eval_count === 'number' ? { promptTokens: metadata.prompt_eval_count } : {}),
+            ...(typeof metadata.done_reason === 'string' ? { doneReason: metadata.done_reason } : {}),
+          },
+        };
+      }
     }
   } catch (error) {
     if (signal.aborted) return;

@@ -46,11 +46,13 @@ export async function runAskCommand(argv: string[], env: NodeJS.ProcessEnv, out:
   process.once('SIGINT', () => controller.abort());
   const request = { question, rag: !values['no-rag'], ...(k === undefined ? {} : { k }) };
   let response: AskResponse;
+  let shownNotice = '';
   try {
     response = await collectAnswer(engine.answer(request, { signal: controller.signal }), {
     onDelta: values.json ? undefined : (text) => out.write(text),
     onSources: values.json ? undefined : (event) => {
       if (event.notice) process.stderr.write(`${event.notice}\n\n`);
+      shownNotice = event.notice ?? '';
     },
     });
   } catch (error) {
@@ -65,6 +67,9 @@ export async function runAskCommand(argv: string[], env: NodeJS.ProcessEnv, out:
     out.write(`${JSON.stringify(response, null, 2)}\n`);
   } else {
     out.write('\n');
+    // What the end of the answer added to the notice (it cites nothing, or the prompt was cut).
+    const later = (response.notice ?? '').slice(shownNotice.length).trim();
+    if (later !== '') process.stderr.write(`\n${later}\n`);
     out.write(`${formatSources(response.sources, response.cited)}\n`);
   }
   return 0;

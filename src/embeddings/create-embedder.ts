@@ -18,6 +18,7 @@ export type EmbedderConfig = Pick<
   | 'ollamaMaxRetries'
   | 'ollamaTimeoutMs'
   | 'ollamaConnectTimeoutMs'
+  | 'ollamaKeepAlive'
   | 'llmProvider'
   | 'openaiEmbedBaseUrl'
   | 'openaiApiKey'
@@ -54,6 +55,7 @@ export async function chooseEmbedder(config: EmbedderConfig, signal?: AbortSigna
       concurrency: config.embedConcurrency,
       maxRetries: config.ollamaMaxRetries,
       timeoutMs: config.ollamaTimeoutMs,
+      keepAlive: config.ollamaKeepAlive,
     });
     return { embedder, reason: `Ollama at ${config.ollamaHost} has ${config.embedModel}` };
   }

@@ -20,6 +20,8 @@ export interface OllamaEmbedderOptions {
   maxRetries?: number;
   /** Per request. Default 60 000. */
   timeoutMs?: number;
+  /** Ollama's keep_alive, sent with every /api/embed call (OLLAMA_KEEP_ALIVE); unset = Ollama's default. */
+  keepAlive?: string | number;
 }
 
 export interface OllamaEmbedder extends Embedder {
@@ -47,6 +49,7 @@ export function createOllamaEmbedder(options: OllamaEmbedderOptions): OllamaEmbe
       model,
       // LangChain sends truncate:false by default, which turns every over-long chunk into a 400.
       truncate: true,
+      ...(options.keepAlive === undefined ? {} : { keepAlive: options.keepAlive }),
       maxRetries,
       maxConcurrency: concurrency,
       onFailedAttempt: stopRetryingUnlessTransient,

@@ -106,7 +106,9 @@ async function answerAsJson(deps: AskRouteDeps, request: AskRequest, signal: Abo
     embedder: sources.embedder,
     timings: done.timings,
   };
-  if (sources.notice !== undefined) body.notice = sources.notice;
+  // The sources event says why an answer is extractive; the done event what the written answer lacks.
+  const notice = [sources.notice, done.notice].filter((text) => text !== undefined && text !== '').join(' ');
+  if (notice !== '') body.notice = notice;
   res.status(200).json(body);
 }
 

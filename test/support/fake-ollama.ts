@@ -110,7 +110,10 @@ export interface FakeLatency {
   headersMs?: number;
   /** Before every streamed line (tokens and pull progress). */
   tokenMs?: number;
-  /** Extra wait before headers the first time a model is used (until unloaded with keep_alive 0). */
+  /**
+   * A model load: extra wait before headers when the model is not loaded (first use, or its keep_alive
+   * ran out, or keep_alive 0 unloaded it). Requests arriving during a load wait for that same load.
+   */
   coldLoadMs?: number;
 }
 
@@ -400,6 +403,25 @@ function untilGone(signal: AbortSignal): Promise<void> {
   return signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
+/**
+ * Seconds of a keep_alive value as Ollama's api.Duration reads it: a number is seconds, a string is a Go
+ * duration ("30m", "1h30m", "-1s"); negative means forever. Undefined when Ollama would reject it (a
+ * bare-number string such as "300" has no unit).
+ */
+export function keepAliveSeconds(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value !== 'string') return undefined;
+  const match = /^([+-]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+$/.exec(value.trim());
+  if (value.trim() === '0') return 0;
+  if (!match) return undefined;
+  const unit: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+  let seconds = 0;
+  for (const part of value.trim().matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g)) {
+    seconds += Number(part[1]) * (unit[part[2] ?? 's'] ?? 1);
+  }
+  return match[1] === '-' ? -seconds : seconds;
+}
+
 function nowIso(): string {
   return new Date().toISOString();
 }
@@ -579,20 +601,44 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     return { body: call.body as Body, rejected: false };
   };
 
+  /** Loads in progress per model: a request arriving meanwhile waits for the same load, as Ollama's scheduler does. */
+  const loading = new Map<string, Promise<void>>();
+
   const markLoaded = (model: InstalledModel, requestedName: string, keepAlive: unknown): void => {
-    if (keepAlive === 0 || keepAlive === '0' || keepAlive === '0s') {
+    const seconds = keepAliveSeconds(keepAlive) ?? 300;
+    if (seconds === 0) {
       loaded.delete(model.canonical);
       return;
     }
-    const seconds = typeof keepAlive === 'number' ? keepAlive : 300;
-    loaded.set(model.canonical, { name: requestedName, expiresAt: Date.now() + seconds * 1000, model });
+    const expiresAt = seconds < 0 ? Number.MAX_SAFE_INTEGER : Date.now() + seconds * 1000;
+    loaded.set(model.canonical, { name: requestedName, expiresAt, model });
   };
 
   /** Cold start and header latency: before the first byte, like a model loading. */
   const waitBeforeHeaders = async (exchange: Exchange, model: InstalledModel | undefined): Promise<void> => {
-    let wait = latency.headersMs;
-    if (model && !loaded.has(model.canonical)) wait += latency.coldLoadMs;
-    await sleep(wait, exchange.gone);
+    await sleep(latency.headersMs, exchange.gone);
+    if (!model) return;
+    const entry = loaded.get(model.canonical);
+    if (entry !== undefined && entry.expiresAt > Date.now()) return;
+    if (latency.coldLoadMs <= 0) return;
+    let load = loading.get(model.canonical);
+    if (load === undefined) {
+      load = new Promise<void>((resolve) => setTimeout(resolve, latency.coldLoadMs)).then(() => {
+        loading.delete(model.canonical);
+        // Loaded with the default keep-alive until the request that asked for it says otherwise.
+        if (!loaded.has(model.canonical)) markLoaded(model, model.displayName, undefined);
+      });
+      loading.set(model.canonical, load);
+    }
+    await Promise.race([load, untilGone(exchange.gone)]);
+  };
+
+  /** Ollama answers a keep_alive it cannot parse with 400 before loading anything. */
+  const rejectsKeepAlive = (exchange: Exchange, body: Body): boolean => {
+    if (body.keep_alive === undefined || keepAliveSeconds(body.keep_alive) !== undefined) return false;
+    const value = body.keep_alive;
+    sendError(exchange, 400, typeof value === 'string' ? `time: invalid duration "${value}"` : `Unsupported type: '${typeof value}'`);
+    return true;
   };
 
   // ---- endpoints ------------------------------------------------------------------------------
@@ -676,6 +722,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     else if (typeof input === 'string') inputs = [input];
     else if (Array.isArray(input) && input.every((item) => typeof item === 'string')) inputs = input as string[];
     else return sendError(exchange, 400, 'invalid input type');
+    if (rejectsKeepAlive(exchange, body)) return;
     await waitBeforeHeaders(exchange, model);
     markLoaded(model, name, body.keep_alive);
     if (inputs.length === 0) return sendJson(exchange, 200, { model: name, embeddings: [] });
@@ -709,6 +756,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     if (name === '') return sendError(exchange, 400, 'model is required');
     const model = findModel(name);
     if (!model) return sendError(exchange, 404, `model "${name}" not found, try pulling it first`);
+    if (rejectsKeepAlive(exchange, body)) return;
     await waitBeforeHeaders(exchange, model);
     markLoaded(model, name, body.keep_alive);
     const prompt = typeof body.prompt === 'string' ? body.prompt : '';
@@ -756,6 +804,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
         ? { message: { role: 'assistant', content, ...(thinking !== undefined ? { thinking } : {}) } }
         : { response: content, ...(thinking !== undefined ? { thinking } : {}) };
 
+    if (rejectsKeepAlive(exchange, body)) return;
     // An empty conversation loads (or, with keep_alive 0, unloads) the model: always one object.
     if (messages.length === 0) {
       await waitBeforeHeaders(exchange, model);
@@ -781,7 +830,11 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     await waitBeforeHeaders(exchange, model);
     const loadNs = Number(process.hrtime.bigint() - startedAt);
     markLoaded(model, name, body.keep_alive);
-    const promptTokens = messages.reduce((sum, message) => sum + approximateTokens(String(message.content ?? '')), 0);
+    // A prompt longer than the context is cut from the start, silently: prompt_eval_count says how much was read.
+    const requestedCtx = (body.options as Body | undefined)?.num_ctx;
+    const contextTokens = Math.min(model.contextLength, typeof requestedCtx === 'number' && requestedCtx > 0 ? requestedCtx : 4096);
+    const fullPromptTokens = messages.reduce((sum, message) => sum + approximateTokens(String(message.content ?? '')), 0);
+    const promptTokens = Math.min(fullPromptTokens, contextTokens);
     const evalDuration = Math.max(1, tokens.length) * 20_000_000;
     const metrics = {
       total_duration: loadNs + 30_000_000 + evalDuration,

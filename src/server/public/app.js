@@ -6,6 +6,7 @@
  */
 import { readServerSentEvents } from './sse.js';
 import { citedNumbers, linesLabel, renderAnswer } from './render-answer.js';
+import { markFinishedAnswer, reasoningFold } from './answer-marks.js';
 
 /** @typedef {import('./render-answer.js').Source} Source */
 /** @typedef {{ role: 'user' | 'assistant', content: string }} HistoryTurn */
@@ -368,6 +369,9 @@ class Turn {
     this.notice.hidden = true;
     this.badge = h('p', { className: 'badge-unanswerable', text: 'Not in your notes' });
     this.badge.hidden = true;
+    this.reasoning = reasoningFold();
+    /** @type {'ollama' | 'extractive' | null} */
+    this.mode = null;
     this.error = h('p', { className: 'turn-error', attributes: { role: 'alert' } });
     this.error.hidden = true;
     this.stateLabel = h('span', { className: 'turn-state', text: 'Searching your notes…' });
@@ -385,6 +389,7 @@ class Turn {
         { className: 'answer' },
         this.notice,
         this.badge,
+        this.reasoning.element,
         this.body,
         this.error,
         h('div', { className: 'turn-meta' }, this.stateLabel, this.copy),
@@ -404,6 +409,7 @@ class Turn {
       showEmbedder();
     }
     if (event.mode) setMode(event.mode);
+    this.mode = event.mode ?? null;
     if (event.notice) {
       // The same notice on every answer is noise: in full once per conversation, then in short.
       const repeated = event.notice === lastNotice;
@@ -435,10 +441,11 @@ class Turn {
     keepPinned(() => this.body.replaceChildren(renderAnswer(this.answer, this.sources)));
   }
 
-  /** @param {{ answer?: string, answerable?: boolean, cited?: number[] }} done */
+  /** @param {{ answer?: string, answerable?: boolean, cited?: number[], notice?: string }} done */
   finish(done) {
     if (typeof done.answer === 'string') this.answer = done.answer;
     this.answerable = done.answerable !== false;
+    markFinishedAnswer({ turn: this.element, notice: this.notice }, done, this.mode);
     this.end('done', Array.isArray(done.cited) ? done.cited : citedNumbers(this.answer));
     if (!this.answerable) {
       this.badge.hidden = false;
@@ -621,6 +628,7 @@ async function ask(question) {
       const payload = JSON.parse(data);
       if (event === 'sources') turn.setSources(payload);
       else if (event === 'delta') turn.append(String(payload.text ?? ''));
+      else if (event === 'reasoning') turn.reasoning.append(String(payload.text ?? ''));
       else if (event === 'done') {
         turn.finish(payload);
         ended = true;
