@@ -36,13 +36,13 @@ const settings = (overrides: Partial<OpenAIChatSettings> = {}): OpenAIChatSettin
   ...overrides,
 });
 
-async function drain(stream: AsyncGenerator<string>): Promise<string[]> {
-  const pieces: string[] = [];
+async function drain<T>(stream: AsyncGenerator<T>): Promise<T[]> {
+  const pieces: T[] = [];
   for await (const piece of stream) pieces.push(piece);
   return pieces;
 }
 
-async function failure(stream: AsyncGenerator<string>): Promise<AppError> {
+async function failure(stream: AsyncGenerator<unknown>): Promise<AppError> {
   try {
     await drain(stream);
   } catch (error) {

@@ -34,7 +34,7 @@ export function reasoningFold() {
  * answer that cites nothing (`data-grounded="uncited"` on the turn, which the stylesheet flags).
  * @param {{ turn: HTMLElement, notice: HTMLElement }} elements
  * @param {{ notice?: unknown, cited?: unknown, answerable?: unknown }} done
- * @param {'ollama' | 'extractive' | null} mode
+ * @param {string | null} mode the answer's mode: any written mode (ollama, openai) can be uncited
  */
 export function markFinishedAnswer(elements, done, mode) {
   const notice = typeof done.notice === 'string' ? done.notice : '';
@@ -44,7 +44,7 @@ export function markFinishedAnswer(elements, done, mode) {
     elements.notice.textContent = shown === '' ? notice : `${shown} ${notice}`;
     elements.notice.hidden = false;
   }
-  const uncited = mode === 'ollama' && done.answerable !== false && Array.isArray(done.cited) && done.cited.length === 0;
+  const uncited = mode !== null && mode !== 'extractive' && done.answerable !== false && Array.isArray(done.cited) && done.cited.length === 0;
   if (uncited) elements.turn.dataset['grounded'] = 'uncited';
   else delete elements.turn.dataset['grounded'];
 }

@@ -370,7 +370,7 @@ class Turn {
     this.badge = h('p', { className: 'badge-unanswerable', text: 'Not in your notes' });
     this.badge.hidden = true;
     this.reasoning = reasoningFold();
-    /** @type {'ollama' | 'extractive' | null} */
+    /** @type {string | null} */
     this.mode = null;
     this.error = h('p', { className: 'turn-error', attributes: { role: 'alert' } });
     this.error.hidden = true;
