@@ -9,7 +9,8 @@ import { createAnswerEngine } from './answer/answer-engine.ts';
 import { createModeTracker } from './answer/answer-mode.ts';
 import { isEntryPoint } from './cli/is-entry-point.ts';
 import { chooseEmbedder } from './embeddings/create-embedder.ts';
-import { readNoteFile } from './notes/read-note-file.ts';
+import { indexedNoteReader } from './library/indexed-note-reader.ts';
+import { createNotesLibrary } from './library/notes-library.ts';
 import { watchNotes } from './notes/watch-notes.ts';
 import { createApp } from './server/create-app.ts';
 import { createLogger, type Logger } from './server/logger.ts';
@@ -141,20 +142,21 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
     },
   });
 
+  const readNote = indexedNoteReader(config.notesDir, () => live.state().current);
+  const library = createNotesLibrary({ current: () => live.state().current, readNote, answer, topK: config.topK });
+
   const app = createApp({
     answer,
     readiness: () => readiness(live, tracker),
     indexStatus: () => indexStatus(live),
     listNotes: () => notesListing(live),
     reindex: () => live.update(),
-    readNote: async (relativePath) => {
-      const manifest = live.state().current?.index.manifest;
-      if (manifest === undefined || !Object.hasOwn(manifest.notes, relativePath)) return undefined;
-      return readNoteFile(config.notesDir, relativePath);
-    },
+    readNote,
+    library,
     topK: config.topK,
     apiToken: config.apiToken,
     corsOrigin: config.corsOrigin,
+    listenHost: config.host,
     maxConcurrentAnswers: config.maxConcurrentAnswers,
     log,
   });

@@ -35,7 +35,7 @@ function wantsEventStream(req: Request, stream: boolean): boolean {
 }
 
 /** Aborts `controller` when the client goes away before the response was completely written. */
-function abortOnDisconnect(res: Response, controller: AbortController): () => void {
+export function abortOnDisconnect(res: Response, controller: AbortController): () => void {
   // `req.on('close')` fires as soon as the request body is read; only the response's `close`
   // before `writableFinished` means the client left.
   const onClose = (): void => {
@@ -45,21 +45,30 @@ function abortOnDisconnect(res: Response, controller: AbortController): () => vo
   return () => res.off('close', onClose);
 }
 
+/**
+ * Every door that starts an answer (`/ask`, `/v1/chat/completions`) admits it here: `503
+ * index_not_ready` before the first index, `429 busy` (with Retry-After) when the gate is full.
+ * On success the caller holds a gate slot and must release it.
+ */
+export function admitAnswer(deps: { readiness(): Readiness; gate: AnswerGate }, res: Response, options: { needsIndex: boolean }): void {
+  if (options.needsIndex) {
+    const readiness = deps.readiness();
+    if (!readiness.ready) {
+      throw new AppError('index_not_ready', readiness.reason ?? 'The index is still being built; try again in a moment (see GET /readyz).');
+    }
+  }
+  if (!deps.gate.tryAcquire()) {
+    res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    throw new AppError('busy', `Too many answers in progress; try again in ${RETRY_AFTER_SECONDS} s.`);
+  }
+}
+
 export function askRoute(deps: AskRouteDeps): RequestHandler {
   return async (req, res) => {
     const { request, stream } = parseAskBody(req.body);
     if (request.k === undefined) request.k = deps.topK;
     // rag:false asks the model directly and needs no index; the AnswerFn judges that case itself.
-    if (request.rag !== false) {
-      const readiness = deps.readiness();
-      if (!readiness.ready) {
-        throw new AppError('index_not_ready', readiness.reason ?? 'The index is still being built; try again in a moment (see GET /readyz).');
-      }
-    }
-    if (!deps.gate.tryAcquire()) {
-      res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
-      throw new AppError('busy', `Too many answers in progress; try again in ${RETRY_AFTER_SECONDS} s.`);
-    }
+    admitAnswer(deps, res, { needsIndex: request.rag !== false });
     const controller = new AbortController();
     const stopWatching = abortOnDisconnect(res, controller);
     try {
@@ -113,7 +122,7 @@ async function answerAsJson(deps: AskRouteDeps, request: AskRequest, signal: Abo
 }
 
 /** Lets a generator we stop early run its `finally` (closing its upstream request); its failures only get logged. */
-async function closeIterator(iterator: AsyncIterator<AnswerEvent>, log: Logger): Promise<void> {
+export async function closeIterator(iterator: AsyncIterator<AnswerEvent>, log: Logger): Promise<void> {
   try {
     await iterator.return?.();
   } catch (error) {

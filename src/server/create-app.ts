@@ -13,7 +13,9 @@ import { bearerAuth } from './bearer-auth.ts';
 import { cors } from './cors.ts';
 import { errorHandler } from './error-handler.ts';
 import { jsonBody } from './json-body.ts';
+import { mcpRoute } from './mcp/mcp-route.ts';
 import { notesRoute } from './notes-route.ts';
+import { openAiRouter } from './openai/openai-router.ts';
 import { requestLog } from './request-log.ts';
 import { securityHeaders } from './security-headers.ts';
 import type { ServerDeps } from './server-deps.ts';
@@ -39,7 +41,29 @@ export function createApp(deps: ServerDeps): express.Express {
   });
   app.use(staticRoutes());
 
+  // One gate for every door that starts answers.
+  const gate = createAnswerGate(deps.maxConcurrentAnswers);
+  // Before the app's own auth: /v1 answers every failure, a missing token included, in OpenAI's shape.
+  app.use(
+    '/v1',
+    openAiRouter({
+      answer: (request, options) => deps.answer(request, options),
+      readiness: () => deps.readiness(),
+      gate,
+      log: deps.log,
+      apiToken: deps.apiToken,
+      listenHost: deps.listenHost,
+      corsOrigin: deps.corsOrigin,
+      sseHeartbeatMs: deps.sseHeartbeatMs,
+    }),
+  );
+
   if (deps.apiToken !== undefined) app.use(bearerAuth(deps.apiToken));
+
+  if (deps.library !== undefined) {
+    const mcp = mcpRoute({ library: deps.library, log: deps.log, listenHost: deps.listenHost, corsOrigin: deps.corsOrigin });
+    app.use('/mcp', mcp.router);
+  }
 
   app.get('/readyz', (_req, res) => {
     const readiness = deps.readiness();
@@ -69,7 +93,7 @@ export function createApp(deps: ServerDeps): express.Express {
       answer: (request, options) => deps.answer(request, options),
       readiness: () => deps.readiness(),
       topK: deps.topK,
-      gate: createAnswerGate(deps.maxConcurrentAnswers),
+      gate,
       log: deps.log,
       sseHeartbeatMs: deps.sseHeartbeatMs,
     }),

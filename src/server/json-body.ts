@@ -25,7 +25,7 @@ export function isJsonContentType(header: string | undefined): boolean {
  * `bodyRequired` (for `/ask`): the request must say it is JSON even when empty. Otherwise (for
  * `/reindex`, which ignores its body) only a non-empty body must be JSON, so `curl -X POST` works.
  */
-export function jsonBody(options: { bodyRequired: boolean }): RequestHandler[] {
+export function jsonBody(options: { bodyRequired: boolean; limitBytes?: number }): RequestHandler[] {
   const requireJsonType: RequestHandler = (req, _res, next) => {
     const mustBeJson = options.bodyRequired || hasNonEmptyBody(req);
     if (mustBeJson && !isJsonContentType(req.headers['content-type'])) {
@@ -34,7 +34,7 @@ export function jsonBody(options: { bodyRequired: boolean }): RequestHandler[] {
     next();
   };
   const parse = express.json({
-    limit: MAX_BODY_BYTES,
+    limit: options.limitBytes ?? MAX_BODY_BYTES,
     type: (req) => isJsonContentType(req.headers['content-type']),
     // Only objects and arrays: a bare string or number is not an API body.
     strict: true,

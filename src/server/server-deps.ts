@@ -7,6 +7,7 @@ import type { AnswerFn, AnswerMode } from '../answer/answer-types.ts';
 import type { NotesListing } from '../vector-index/note-listing.ts';
 
 export type { NotesListing };
+import type { NotesLibrary } from '../library/notes-library.ts';
 import type { Logger } from './logger.ts';
 
 /** The loaded index, as `/readyz` reports it. */
@@ -105,6 +106,13 @@ export interface ServerDeps {
    * this function is the real gate.
    */
   readNote(relativePath: string): Promise<string | undefined>;
+  /** Search, read, list and ask as plain functions: what the MCP door (`/mcp`) translates to. Without it `/mcp` is not served. */
+  library?: NotesLibrary | undefined;
+  /**
+   * The address the server listens on (HOST). When it is loopback, `/mcp` and `/v1` refuse a Host
+   * header naming another machine and an Origin that is not loopback or CORS_ORIGIN (DNS rebinding).
+   */
+  listenHost?: string | undefined;
   /** Default `k` when a request leaves it out. */
   topK: number;
   /** When set, every route but `/healthz` and the static page needs `Authorization: Bearer <token>`. */

@@ -27,6 +27,8 @@ export function formatSseEvent(event: AnswerEvent): string {
 export interface SseWriter {
   /** Writes one event; resolves false once the client is gone. */
   send(event: AnswerEvent): Promise<boolean>;
+  /** A bare `data:` message (OpenAI-style streams have no event names); `payload` must be one line. */
+  data(payload: string): Promise<boolean>;
   /** A comment line (ignored by clients) that keeps idle proxies from closing the stream. */
   comment(text: string): Promise<boolean>;
   /** How often a write had to wait for the socket to drain (logged at debug; tests read it). */
@@ -74,6 +76,7 @@ export function createSseWriter(sink: SseSink & { end(): unknown }, options: { h
   }
   return {
     send: (event) => write(formatSseEvent(event)),
+    data: (payload) => write(`data: ${payload.replace(/[\r\n]+/g, ' ')}\n\n`),
     comment: (text) => write(`: ${text.replace(/[\r\n]+/g, ' ')}\n\n`),
     get drainWaits() {
       return drainWaits;

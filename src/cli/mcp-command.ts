@@ -1,0 +1,84 @@
+/**
+ * `npm run mcp`: the MCP server over stdio, for desktop clients (Claude Desktop, VS Code, Cursor)
+ * that start it as a child process. Same configuration, index, engine and tools as `/mcp` on the
+ * HTTP server; it opens the existing index at once, updates it in the background and keeps
+ * following the notes folder. stdout is the protocol: every log line goes to stderr.
+ */
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { ConfigError, parseConfig } from '../config.ts';
+import { createAnswerEngine } from '../answer/answer-engine.ts';
+import { createModeTracker } from '../answer/answer-mode.ts';
+import { chooseEmbedder } from '../embeddings/create-embedder.ts';
+import { indexedNoteReader } from '../library/indexed-note-reader.ts';
+import { createNotesLibrary } from '../library/notes-library.ts';
+import { watchNotes } from '../notes/watch-notes.ts';
+import { createMcpServer } from '../server/mcp/create-mcp-server.ts';
+import { createLiveIndex } from '../vector-index/live-index.ts';
+import { isEntryPoint } from './is-entry-point.ts';
+
+/** Runs until stdin closes (the client went away) or a signal; resolves with the exit code. */
+export async function runMcpCommand(env: NodeJS.ProcessEnv): Promise<number> {
+  const config = parseConfig(env);
+  const quiet = config.logLevel === 'silent' || config.logLevel === 'error';
+  const line = (message: string): void => {
+    if (!quiet) process.stderr.write(`asknotes: ${message}\n`);
+  };
+  const tracker = createModeTracker(config, line);
+  await tracker.check();
+  const choice = await chooseEmbedder(config);
+  line(`embedder ${choice.embedder.id}: ${choice.reason}`);
+  const live = createLiveIndex({ notesDir: config.notesDir, indexDir: config.indexDir, embedder: choice.embedder, log: line });
+  const answer = createAnswerEngine({
+    current: () => live.state().current,
+    mode: () => tracker.mode(),
+    topK: config.topK,
+    onOllamaUnavailable: (error) => {
+      const notice = tracker.markUnavailable(error);
+      void tracker.check().catch(() => undefined);
+      return notice;
+    },
+  });
+  const library = createNotesLibrary({
+    current: () => live.state().current,
+    readNote: indexedNoteReader(config.notesDir, () => live.state().current),
+    answer,
+    topK: config.topK,
+  });
+
+  // An existing index answers at once; until the first build finishes, tools say index_not_ready.
+  await live.open();
+  const updating = live.update().catch((error: unknown) => line(`index update failed: ${String(error)}`));
+  const watcher = watchNotes(config.notesDir, { pollMs: config.watchPollMs, onChange: () => void live.update(), log: line });
+  const recheck = setInterval(() => void tracker.check().catch(() => undefined), config.ollamaCheckIntervalMs);
+  recheck.unref();
+
+  const server = createMcpServer(library);
+  const transport = new StdioServerTransport();
+  const closed = new Promise<void>((resolve) => {
+    transport.onclose = () => resolve();
+    // The SDK's stdio transport does not watch for the end of stdin: a client that exits closes it.
+    process.stdin.once('end', () => resolve());
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await server.connect(transport);
+  line(`MCP server ready on stdio (notes: ${config.notesDir})`);
+  await closed;
+  clearInterval(recheck);
+  await watcher.close();
+  await server.close().catch(() => undefined);
+  void updating;
+  return 0;
+}
+
+if (isEntryPoint(import.meta.url)) {
+  // stdout carries only protocol messages: anything a library prints goes to stderr instead.
+  console.log = console.info = console.debug = (...args: unknown[]) => console.error(...args);
+  runMcpCommand(process.env).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof ConfigError ? error.message : `asknotes mcp could not start: ${error instanceof Error ? error.message : String(error)}`}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,18 @@
+/**
+ * The one gate between the doors and NOTES_DIR: a path is read only when the loaded index has it as
+ * a note, and then only through `readNoteFile` (no traversal, no symlinks out). Everything else —
+ * unknown, failed, outside the folder — is `undefined`, never an error that could say what exists.
+ */
+import { readNoteFile } from '../notes/read-note-file.ts';
+import type { LoadedIndex } from '../vector-index/index-store.ts';
+
+export function indexedNoteReader(
+  notesDir: string,
+  current: () => { index: LoadedIndex } | undefined,
+): (relativePath: string) => Promise<string | undefined> {
+  return async (relativePath) => {
+    const manifest = current()?.index.manifest;
+    if (manifest === undefined || typeof relativePath !== 'string' || !Object.hasOwn(manifest.notes, relativePath)) return undefined;
+    return readNoteFile(notesDir, relativePath);
+  };
+}

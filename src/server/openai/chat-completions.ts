@@ -1,0 +1,159 @@
+/**
+ * `POST /v1/chat/completions`: the engine's answer events, translated to OpenAI's chat completion
+ * (or `chat.completion.chunk` SSE ending in `finish_reason: "stop"` and `data: [DONE]`). The
+ * content is the answer with its `[n]` markers followed by a Markdown sources list; the sources
+ * themselves travel in the extra fields `sources` (and `cited`, `answerable`, `mode`, `notice`),
+ * which OpenAI clients keep on the object. Events other than sources/delta/done/error (such as a
+ * model's reasoning) never enter the content.
+ */
+import { randomUUID } from 'node:crypto';
+import type { RequestHandler, Response } from 'express';
+import type { AnswerEvent, AnswerFn, AskRequest, Source, SourcesEvent } from '../../answer/answer-types.ts';
+import { AppError } from '../../errors.ts';
+import { sourcesMarkdown } from '../../library/sources-markdown.ts';
+import type { AnswerGate } from '../answer-gate.ts';
+import { abortOnDisconnect, admitAnswer, closeIterator } from '../ask-route.ts';
+import { toHttpError } from '../error-handler.ts';
+import type { Logger } from '../logger.ts';
+import type { Readiness } from '../server-deps.ts';
+import { startSse } from '../sse.ts';
+import { parseChatRequest, OPENAI_MODEL_ID } from './chat-request.ts';
+import { openAiErrorBody } from './openai-errors.ts';
+
+const HEARTBEAT_MS = 15_000;
+
+export interface ChatCompletionsDeps {
+  answer: AnswerFn;
+  readiness(): Readiness;
+  gate: AnswerGate;
+  log: Logger;
+  sseHeartbeatMs?: number | undefined;
+}
+
+/** What asknotes adds to OpenAI's objects. */
+interface SourceFields {
+  sources: Source[];
+  mode: SourcesEvent['mode'];
+  notice?: string;
+}
+
+function sourceFields(event: SourcesEvent): SourceFields {
+  return { sources: event.sources, mode: event.mode, ...(event.notice === undefined ? {} : { notice: event.notice }) };
+}
+
+export function chatCompletionsRoute(deps: ChatCompletionsDeps): RequestHandler {
+  return async (req, res) => {
+    const { ask, stream } = parseChatRequest(req.body);
+    admitAnswer(deps, res, { needsIndex: true });
+    const controller = new AbortController();
+    const stopWatching = abortOnDisconnect(res, controller);
+    const meta = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: OPENAI_MODEL_ID };
+    try {
+      if (stream) await streamCompletion(deps, ask, meta, controller.signal, res);
+      else await completion(deps, ask, meta, controller.signal, res);
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      throw error;
+    } finally {
+      stopWatching();
+      deps.gate.release();
+    }
+  };
+}
+
+interface Meta {
+  id: string;
+  created: number;
+  model: string;
+}
+
+async function completion(deps: ChatCompletionsDeps, ask: AskRequest, meta: Meta, signal: AbortSignal, res: Response): Promise<void> {
+  let sources: SourcesEvent | undefined;
+  for await (const event of deps.answer(ask, { signal })) {
+    if (signal.aborted) return;
+    if (event.type === 'sources') sources = event;
+    else if (event.type === 'error') throw new AppError(event.code, event.message);
+    else if (event.type === 'done') {
+      if (sources === undefined) throw new Error('answer stream ended without a sources event');
+      res.status(200).json({
+        ...meta,
+        object: 'chat.completion',
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: event.answer + sourcesMarkdown(sources.sources, event.cited), refusal: null },
+            finish_reason: 'stop',
+            logprobs: null,
+          },
+        ],
+        ...sourceFields(sources),
+        cited: event.cited,
+        answerable: event.answerable,
+      });
+      return;
+    }
+  }
+  if (!signal.aborted) throw new Error('answer stream ended without a done event');
+}
+
+async function streamCompletion(deps: ChatCompletionsDeps, ask: AskRequest, meta: Meta, signal: AbortSignal, res: Response): Promise<void> {
+  const iterator = deps.answer(ask, { signal })[Symbol.asyncIterator]();
+  // Nothing is sent before the first event: a failure up to here is still a proper HTTP error.
+  const first = await iterator.next();
+  if (first.done !== true && (signal.aborted || first.value.type === 'error')) await closeIterator(iterator, deps.log);
+  if (signal.aborted) return;
+  if (first.done === true) throw new Error('answer stream ended without any event');
+  if (first.value.type === 'error') throw new AppError(first.value.code, first.value.message);
+
+  const sse = startSse(res, { heartbeatMs: deps.sseHeartbeatMs ?? HEARTBEAT_MS });
+  const chunk = (delta: Record<string, unknown>, finish: 'stop' | null, extra: object = {}) =>
+    sse.data(JSON.stringify({ ...meta, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra }));
+  let sources: SourcesEvent | undefined;
+  let finished = false;
+  let terminal = false;
+  try {
+    let event: AnswerEvent = first.value;
+    for (;;) {
+      let open = true;
+      if (event.type === 'sources') {
+        sources = event;
+        open = await chunk({ role: 'assistant', content: '' }, null, sourceFields(event));
+      } else if (event.type === 'delta') {
+        open = await chunk({ content: event.text }, null);
+      } else if (event.type === 'done') {
+        const list = sourcesMarkdown(sources?.sources ?? [], event.cited);
+        if (list !== '') open = await chunk({ content: list }, null);
+        if (open) open = await chunk({}, 'stop', { cited: event.cited, answerable: event.answerable });
+        if (open) await sse.data('[DONE]');
+        terminal = true;
+        break;
+      } else if (event.type === 'error') {
+        await sse.data(JSON.stringify(openAiErrorBody(event)));
+        terminal = true;
+        break;
+      }
+      if (!open || signal.aborted) break;
+      const next = await iterator.next();
+      if (next.done === true) {
+        finished = true;
+        break;
+      }
+      event = next.value;
+    }
+  } catch (error) {
+    finished = true;
+    if (!signal.aborted) {
+      const failure = toHttpError(error);
+      if (failure.code === 'internal') deps.log.error('answer failed while streaming', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+      await sse.data(JSON.stringify(openAiErrorBody(failure)));
+      terminal = true;
+    }
+  } finally {
+    if (!terminal && !signal.aborted && !res.destroyed) {
+      deps.log.error('answer failed while streaming', { error: 'answer stream ended without a done or error event' });
+      await sse.data(JSON.stringify(openAiErrorBody({ code: 'internal', message: '' })));
+    }
+    if (!finished) await closeIterator(iterator, deps.log);
+    sse.end();
+  }
+}
