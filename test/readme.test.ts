@@ -7,6 +7,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, configSchema } from '../src/config.ts';
 import { ERROR_CODES } from '../src/errors.ts';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { createNotesLibrary } from '../src/library/notes-library.ts';
+import { createMcpServer } from '../src/server/mcp/create-mcp-server.ts';
+import { OPENAI_ERROR_TYPES } from '../src/server/openai/openai-errors.ts';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -87,5 +92,35 @@ describe('README Docker section', () => {
   it.each(['COMPOSE_PROFILES', 'OLLAMA_SERVICE'])('explains the Compose-only variable %s', (name) => {
     const docker = readme.slice(readme.indexOf('## Docker'));
     expect(docker).toContain(`\`${name}=`);
+  });
+});
+
+describe('README OpenAI error-type table', () => {
+  it('gives every status the type /v1 sends for it', () => {
+    const documented = new Map<number, string>();
+    for (const [statuses = '', type = ''] of tableUnder('OpenAI error types')) {
+      for (const status of statuses.split(',')) documented.set(Number(status.trim()), code(type) ?? '');
+    }
+    const expected = new Map<number, string>();
+    for (const [name, { status }] of Object.entries(ERROR_CODES)) expected.set(status, OPENAI_ERROR_TYPES[name as keyof typeof ERROR_CODES]);
+    expect(Object.fromEntries(documented)).toEqual(Object.fromEntries(expected));
+  });
+});
+
+describe('README MCP tools table', () => {
+  it('lists exactly the tools the MCP server registers, with their arguments', async () => {
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    const server = createMcpServer(createNotesLibrary({ current: () => undefined, readNote: async () => undefined, answer: () => (async function* () {})(), topK: 4 }));
+    await server.connect(serverSide);
+    const client = new Client({ name: 'readme-test', version: '1' });
+    await client.connect(clientSide);
+    const { tools } = await client.listTools();
+    await client.close();
+    const rows = tableUnder('MCP tools');
+    expect(rows.map(([name = '']) => code(name)).sort()).toEqual(tools.map((tool) => tool.name).sort());
+    for (const tool of tools) {
+      const argumentsCell = rows.find(([name = '']) => code(name) === tool.name)?.[1] ?? '';
+      for (const argument of Object.keys(tool.inputSchema.properties ?? {})) expect(argumentsCell, `${tool.name} documents "${argument}"`).toMatch(new RegExp(`\`${argument}\\??\``));
+    }
   });
 });
