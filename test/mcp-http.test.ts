@@ -12,7 +12,7 @@ import { startComposedServer, type ComposedServer } from './support/hardening-ap
 import { rawRequest } from './support/start-test-server.ts';
 
 export const TAGGED_NOTE = {
-  'projects/garden.md': '---\ntags: [garden, Outdoors]\n---\n# Garden plan\n\nPlant tomatoes in the raised bed by May.\nWater the basil every morning.\n',
+  'projects/garden.md': '---\ntags: [garden, Outdoors]\n---\n# Garden plan\n\nPlant tomatoes in the raised bed by May.\nWater the basil every morning. #plants/herbs\n',
   'projects/reading.md': '# Reading list\n\nThe Pragmatic Programmer, then Designing Data-Intensive Applications.\n',
 };
 
@@ -83,7 +83,7 @@ describe('MCP over Streamable HTTP, extractive (no Ollama)', () => {
 
     const none = await call(client, 'search_notes', { query: 'tomatoes', filter: { notes: ['nothing/**'] } });
     expect(none.isError).toBe(true);
-    expect(text(none)).toMatch(/no indexed note matches/i);
+    expect(text(none)).toMatch(/no notes match this scope/i);
   });
 
   it('read_note returns exactly the asked lines, numbered', async () => {
@@ -118,7 +118,9 @@ describe('MCP over Streamable HTTP, extractive (no Ollama)', () => {
     ['search_notes', { query: '' }, /query/],
     ['search_notes', { query: 'x', k: 99 }, /k/],
     ['search_notes', { query: 'x', filter: { notes: 'day1/**' } }, /notes/],
-    ['search_notes', { query: 'x', filter: { paths: ['a'] } }, /paths|unrecognized/i],
+    ['search_notes', { query: 'x', filter: { paths: ['a'] } }, /may only have "notes" and "tags"/],
+    ['search_notes', { query: 'x', filter: { notes: ['../**'] } }, /must not contain "\.\."/],
+    ['search_notes', { query: 'x', filter: { tags: ['!!'] } }, /must be a tag/],
     ['read_note', { path: 'dockercon-2023.md', from: 0 }, /from/],
     ['read_note', { path: 'dockercon-2023.md', from: 50, to: 10 }, /"to"/],
     ['read_note', { path: 'dockercon-2023.md', from: 100000 }, /has \d+ lines/],
@@ -136,14 +138,18 @@ describe('MCP over Streamable HTTP, extractive (no Ollama)', () => {
     const all = await call(client, 'list_notes', {});
     const notes = (all.structuredContent as { notes: Array<{ path: string; title: string; tags: string[]; chunks: number }> }).notes;
     expect(notes.map((note) => note.path)).toEqual(['dockercon-2023.md', 'projects/garden.md', 'projects/reading.md']);
-    expect(notes[1]).toMatchObject({ title: 'Garden plan', tags: ['garden', 'Outdoors'] });
+    expect(notes[1]).toMatchObject({ title: 'Garden plan', tags: ['garden', 'outdoors', 'plants/herbs'] });
     expect(notes[0]!.chunks).toBeGreaterThan(10);
 
     const folder = await call(client, 'list_notes', { folder: 'projects/' });
     expect((folder.structuredContent as { notes: Array<{ path: string }> }).notes.map((note) => note.path)).toEqual(['projects/garden.md', 'projects/reading.md']);
     const tag = await call(client, 'list_notes', { tag: 'GARDEN' });
     expect((tag.structuredContent as { notes: Array<{ path: string }> }).notes.map((note) => note.path)).toEqual(['projects/garden.md']);
-    expect(text(tag)).toContain('projects/garden.md — Garden plan [#garden #Outdoors]');
+    expect(text(tag)).toContain('projects/garden.md — Garden plan [#garden #outdoors #plants/herbs]');
+    const nested = await call(client, 'list_notes', { tag: '#plants', folder: 'projects' });
+    expect((nested.structuredContent as { notes: Array<{ path: string }> }).notes.map((note) => note.path)).toEqual(['projects/garden.md']);
+    const otherFolder = await call(client, 'list_notes', { tag: 'plants', folder: 'elsewhere' });
+    expect((otherFolder.structuredContent as { notes: unknown[] }).notes).toEqual([]);
   });
 
   it('ask_notes answers extractively with [n] citations and its sources', async () => {

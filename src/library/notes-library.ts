@@ -8,12 +8,12 @@
 import type { AnswerFn, AskResponse } from '../answer/answer-types.ts';
 import { collectAnswer } from '../answer/collect-answer.ts';
 import { retrieve } from '../answer/retrieve.ts';
+import { isScoped, scopeRows, type ScopeFilter } from '../answer/scope.ts';
 import type { Embedder } from '../embeddings/embedder.ts';
 import { AppError } from '../errors.ts';
-import { parseNote } from '../notes/load-notes.ts';
 import type { LoadedIndex } from '../vector-index/index-store.ts';
+import { listNotes } from '../vector-index/note-listing.ts';
 import { numberLines, pickLines } from './note-lines.ts';
-import { compileNoteFilter, isEmptyFilter, type NoteFilter } from './note-filter.ts';
 
 export const MAX_QUERY_CHARS = 4000;
 export const MAX_K = 20;
@@ -61,7 +61,7 @@ export interface NoteExcerpt {
 }
 
 export interface NotesLibrary {
-  search(request: { query: string; k?: number | undefined; filter?: NoteFilter | undefined }, options: { signal: AbortSignal }): Promise<SearchHit[]>;
+  search(request: { query: string; k?: number | undefined; filter?: { notes?: string[] | undefined; tags?: string[] | undefined } | undefined }, options: { signal: AbortSignal }): Promise<SearchHit[]>;
   read(request: { path: string; from?: number | undefined; to?: number | undefined }): Promise<NoteExcerpt>;
   /** The whole text of an indexed note (for MCP resources). */
   readWhole(path: string): Promise<{ path: string; title: string; text: string }>;
@@ -98,32 +98,20 @@ function normaliseFolder(folder: string): string {
 }
 
 export function createNotesLibrary(deps: LibraryDeps): NotesLibrary {
-  // Tags come from each note's own text (front matter), cached by the note's content hash.
-  const tagCache = new Map<string, { hash: string; tags: string[] }>();
-
   const loaded = () => {
     const current = deps.current();
     if (current === undefined) throw new AppError('index_not_ready', 'The notes are still being indexed. Try again in a few seconds.');
     return current;
   };
 
-  const tagsOf = async (path: string, hash: string): Promise<string[]> => {
-    const cached = tagCache.get(path);
-    if (cached?.hash === hash) return cached.tags;
-    const text = await deps.readNote(path);
-    const parsed = text === undefined ? undefined : parseNote(path, new TextEncoder().encode(text));
-    const tags = parsed !== undefined && 'tags' in parsed ? parsed.tags : [];
-    tagCache.set(path, { hash, tags });
-    return tags;
-  };
-
-  const summaries = async (index: LoadedIndex): Promise<NoteSummary[]> => {
-    const entries = Object.entries(index.manifest.notes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const result: NoteSummary[] = [];
-    for (const [path, entry] of entries) {
-      result.push({ path, title: entry.title, tags: await tagsOf(path, entry.hash), chunks: entry.chunkIds.length });
-    }
-    return result;
+  /** The notes a scope selects, by the same rule retrieval applies (`scope.ts`). */
+  const notesInScope = (index: LoadedIndex, filter: ScopeFilter): Set<string> => {
+    const rows = scopeRows(index.chunks, filter);
+    const notes = new Set<string>();
+    index.chunks.forEach((chunk, row) => {
+      if (rows.allows(row)) notes.add(chunk.note);
+    });
+    return notes;
   };
 
   /** The note text behind a path the index knows; anything else is `not_found`, never file contents. */
@@ -142,14 +130,12 @@ export function createNotesLibrary(deps: LibraryDeps): NotesLibrary {
       const query = requireText(request.query, 'query');
       const k = requireK(request.k, deps.topK);
       const { index, embedder } = loaded();
-      let allow: ((chunk: { note: string }) => boolean) | undefined;
-      if (!isEmptyFilter(request.filter)) {
-        const matches = compileNoteFilter(request.filter ?? {});
-        const inScope = new Set((await summaries(index)).filter(matches).map((note) => note.path));
-        if (inScope.size === 0) throw new AppError('invalid_request', 'No indexed note matches this filter.');
-        allow = (chunk) => inScope.has(chunk.note);
-      }
-      const hits = await retrieve(index, embedder, query, { k, signal, allow });
+      const filter: ScopeFilter = {};
+      if (request.filter?.notes !== undefined) filter.notes = request.filter.notes;
+      if (request.filter?.tags !== undefined) filter.tags = request.filter.tags;
+      const scope = isScoped(filter) ? scopeRows(index.chunks, filter) : undefined;
+      if (scope !== undefined && scope.size === 0) throw new AppError('invalid_request', 'No notes match this scope (filter): nothing to search.');
+      const hits = await retrieve(index, embedder, query, { k, signal, scope });
       return hits.map((hit, position) => ({
         rank: position + 1,
         note: hit.chunk.note,
@@ -191,9 +177,14 @@ export function createNotesLibrary(deps: LibraryDeps): NotesLibrary {
       const folder = request.folder === undefined ? '' : normaliseFolder(request.folder);
       const tag = request.tag?.trim().replace(/^#+/, '');
       if (tag === '') throw new AppError('invalid_request', '"tag" must not be empty.');
-      // The same scoping as search's filter: a folder is a glob without wildcards.
-      const matches = compileNoteFilter({ notes: folder === '' ? undefined : [folder], tags: tag === undefined ? undefined : [tag] });
-      return (await summaries(index)).filter(matches);
+      const notes = listNotes(index.chunks).notes;
+      // The same scoping as search's filter: a folder is everything under it, a tag includes its nested tags.
+      const filter: ScopeFilter = {};
+      if (folder !== '') filter.notes = [`${folder}/**`];
+      if (tag !== undefined) filter.tags = [tag];
+      if (!isScoped(filter)) return notes;
+      const inScope = notesInScope(index, filter);
+      return notes.filter((note) => inScope.has(note.path));
     },
 
     async ask(request, { signal }) {

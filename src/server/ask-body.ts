@@ -24,8 +24,11 @@ const tagSchema = z.string({ error: 'must be a string (a tag)' }).superRefine((t
   }
 });
 
-/** Unknown keys are refused here (unlike the body's): a misspelt `tag` must not widen the scope silently. */
-const filterSchema = z.strictObject(
+/**
+ * Unknown keys are refused here (unlike the body's): a misspelt `tag` must not widen the scope silently.
+ * Shared by every door that takes a scope (`/ask`, MCP `search_notes`).
+ */
+export const filterSchema = z.strictObject(
   {
     notes: z
       .array(globSchema, { error: 'must be an array of globs' })

@@ -14,7 +14,7 @@ import type { Source } from '../../answer/answer-types.ts';
 import { toAppError } from '../../errors.ts';
 import type { NoteSummary, NotesLibrary, SearchHit } from '../../library/notes-library.ts';
 import { MAX_K, MAX_QUERY_CHARS } from '../../library/notes-library.ts';
-import { noteFilterSchema } from '../../library/note-filter.ts';
+import { filterSchema } from '../ask-body.ts';
 import { sourcesMarkdown } from '../../library/sources-markdown.ts';
 import { forClient } from '../error-handler.ts';
 
@@ -100,9 +100,9 @@ export function createMcpServer(library: NotesLibrary): McpServer {
       inputSchema: {
         query: z.string().min(1).max(MAX_QUERY_CHARS).describe('What to look for, in words.'),
         k,
-        filter: noteFilterSchema
+        filter: filterSchema
           .optional()
-          .describe('Scope: {"notes": ["day1/**", "ideas.md"], "tags": ["docker"]}. Globs are over paths relative to the notes folder; a note must match a glob (if given) and carry a tag (if given).'),
+          .describe('Scope: {"notes": ["day1/**", "ideas.md"], "tags": ["docker"]}. Globs are over paths relative to the notes folder ("projects/" = everything under it); a note must match a glob (if given) and carry one of the tags or a tag nested under it (if given).'),
       },
       outputSchema: { hits: z.array(hitSchema) },
       annotations: readOnly,
