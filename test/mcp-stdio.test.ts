@@ -41,6 +41,9 @@ afterAll(async () => {
   await rm(indexDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
 });
 
+// Each test starts `npm run mcp` (npm, tsx, then the server): tens of seconds on a loaded 2-core machine.
+const CHILD_TIMEOUT_MS = 120_000;
+
 describe('npm run mcp (stdio)', () => {
   it('serves the tools and resources to the SDK Client, with logs on stderr only', async () => {
     const stderr: string[] = [];
@@ -49,7 +52,7 @@ describe('npm run mcp (stdio)', () => {
     const protocolErrors: Error[] = [];
     transport.onerror = (error) => protocolErrors.push(error);
     const client = new Client({ name: 'asknotes-test', version: '1.0.0' });
-    await client.connect(transport);
+    await client.connect(transport, { timeout: 90_000 });
     try {
       expect(client.getServerVersion()?.name).toBe('asknotes');
       const { tools } = await client.listTools();
@@ -60,7 +63,7 @@ describe('npm run mcp (stdio)', () => {
       await until(async () => {
         listed = (await client.callTool({ name: 'list_notes', arguments: {} })) as CallToolResult;
         return listed.isError !== true;
-      }, 30_000, 'the stdio server never finished its first index build');
+      }, 90_000, 'the stdio server never finished its first index build');
       expect((listed?.structuredContent as { notes: Array<{ path: string }> }).notes.map((note) => note.path)).toEqual(['dockercon-2023.md', 'ideas/garden.md']);
 
       const search = (await client.callTool({ name: 'search_notes', arguments: { query: 'default depends_on condition', k: 2 } })) as CallToolResult;
@@ -80,7 +83,7 @@ describe('npm run mcp (stdio)', () => {
       await client.close();
     }
     expect(stderr.join('')).toMatch(/MCP server ready on stdio/);
-  });
+  }, CHILD_TIMEOUT_MS);
 
   it('writes only JSON-RPC lines to stdout and exits when stdin closes', async () => {
     const child = spawn('npm', ['run', '--silent', 'mcp'], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -90,12 +93,12 @@ describe('npm run mcp (stdio)', () => {
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } })}\n`);
-    await until(() => stdout.includes('\n'), 20_000, 'no initialize response');
+    await until(() => stdout.includes('\n'), 90_000, 'no initialize response');
     child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
     child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'no_such_tool', arguments: {} } })}\n`);
     child.stdin.write('this is not json\n');
     child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' })}\n`);
-    await until(() => stdout.split('\n').filter(Boolean).length >= 3, 20_000, 'no tools/list response');
+    await until(() => stdout.split('\n').filter(Boolean).length >= 3, 60_000, 'no tools/list response');
     child.stdin.end();
     expect(await exited).toBe(0);
 
@@ -104,5 +107,5 @@ describe('npm run mcp (stdio)', () => {
     expect(messages.every((message) => message.jsonrpc === '2.0')).toBe(true);
     expect(messages.find((message) => message.id === 2)?.result?.isError).toBe(true);
     expect(messages.find((message) => message.id === 3)?.result?.tools).toHaveLength(4);
-  });
+  }, CHILD_TIMEOUT_MS);
 });

@@ -155,6 +155,17 @@ describe('answer and access errors', () => {
     expect(wrong.headers['www-authenticate']).toBe('Bearer realm="asknotes", error="invalid_token"');
   });
 
+  it('403 forbidden on /v1 and /mcp for a Host naming another machine or a foreign Origin, in each door\'s shape', async () => {
+    const { url } = await start({ listenHost: '127.0.0.1', library: undefined });
+    const models = await rawRequest(url, { method: 'GET', path: '/v1/models', headers: { host: 'rebound.example:3000' } });
+    expect(models.status).toBe(ERROR_CODES.forbidden.status);
+    expect(JSON.parse(models.body)).toMatchObject({ error: { code: 'forbidden', type: 'permission_error' } });
+    const origin = await rawRequest(url, { method: 'GET', path: '/v1/models', headers: { origin: 'https://evil.example' } });
+    expect(JSON.parse(origin.body)).toMatchObject({ error: { code: 'forbidden' } });
+    expect((await rawRequest(url, { method: 'GET', path: '/v1/models', headers: { origin: 'http://localhost:5173' } })).status).toBe(200);
+    covered.add('forbidden');
+  });
+
   it('429 busy with Retry-After beyond maxConcurrentAnswers, and admits again once a slot frees', async () => {
     const slow = scriptedAnswer([SAMPLE_SOURCES_EVENT, 200, SAMPLE_DONE_EVENT]);
     const { url } = await start({ answer: slow.answer, maxConcurrentAnswers: 2 });

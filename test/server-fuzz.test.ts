@@ -322,5 +322,5 @@ describe('fuzzing /v1 and /mcp', () => {
     expect((JSON.parse(completion.body) as { choices: Array<{ message: { content: string } }> }).choices[0]?.message.content).toContain(SAMPLE_DONE_EVENT.answer);
     const list = await rawRequest(server.url, { method: 'POST', path: '/mcp', headers: { ...mcpHeaders, 'mcp-session-id': session }, body: '{"jsonrpc":"2.0","id":99999,"method":"tools/list"}' });
     expect(list.body).toContain('search_notes');
-  });
+  }, 120_000);
 });
