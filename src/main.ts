@@ -9,8 +9,7 @@ import { createAnswerEngine } from './answer/answer-engine.ts';
 import { createModeTracker } from './answer/answer-mode.ts';
 import { isEntryPoint } from './cli/is-entry-point.ts';
 import { chooseEmbedder } from './embeddings/create-embedder.ts';
-import { indexedNoteReader } from './library/indexed-note-reader.ts';
-import { createNotesLibrary } from './library/notes-library.ts';
+import { composeAnswering } from './library/compose-answering.ts';
 import { watchNotes } from './notes/watch-notes.ts';
 import { createApp } from './server/create-app.ts';
 import { createLogger, type Logger } from './server/logger.ts';
@@ -131,19 +130,7 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
     logError: (message) => log.error(message),
   });
 
-  const answer = createAnswerEngine({
-    current: () => live.state().current,
-    mode: () => tracker.mode(),
-    topK: config.topK,
-    onOllamaUnavailable: (error) => {
-      const notice = tracker.markUnavailable(error);
-      void tracker.check().catch(() => undefined);
-      return notice;
-    },
-  });
-
-  const readNote = indexedNoteReader(config.notesDir, () => live.state().current);
-  const library = createNotesLibrary({ current: () => live.state().current, readNote, answer, topK: config.topK });
+  const { answer, readNote, library } = composeAnswering({ notesDir: config.notesDir, topK: config.topK, live, tracker });
 
   const app = createApp({
     answer,

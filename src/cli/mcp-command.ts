@@ -6,13 +6,12 @@
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { ConfigError, parseConfig } from '../config.ts';
-import { createAnswerEngine } from '../answer/answer-engine.ts';
 import { createModeTracker } from '../answer/answer-mode.ts';
 import { chooseEmbedder } from '../embeddings/create-embedder.ts';
-import { indexedNoteReader } from '../library/indexed-note-reader.ts';
-import { createNotesLibrary } from '../library/notes-library.ts';
+import { composeAnswering } from '../library/compose-answering.ts';
 import { watchNotes } from '../notes/watch-notes.ts';
 import { createMcpServer } from '../server/mcp/create-mcp-server.ts';
+import { createFilesBackend } from '../vector-index/files/files-backend.ts';
 import { createLiveIndex } from '../vector-index/live-index.ts';
 import { isEntryPoint } from './is-entry-point.ts';
 
@@ -27,23 +26,13 @@ export async function runMcpCommand(env: NodeJS.ProcessEnv): Promise<number> {
   await tracker.check();
   const choice = await chooseEmbedder(config);
   line(`embedder ${choice.embedder.id}: ${choice.reason}`);
-  const live = createLiveIndex({ notesDir: config.notesDir, indexDir: config.indexDir, embedder: choice.embedder, log: line });
-  const answer = createAnswerEngine({
-    current: () => live.state().current,
-    mode: () => tracker.mode(),
-    topK: config.topK,
-    onOllamaUnavailable: (error) => {
-      const notice = tracker.markUnavailable(error);
-      void tracker.check().catch(() => undefined);
-      return notice;
-    },
+  const live = createLiveIndex({
+    backend: createFilesBackend({ indexDir: config.indexDir }),
+    notesDir: config.notesDir,
+    embedder: choice.embedder,
+    log: line,
   });
-  const library = createNotesLibrary({
-    current: () => live.state().current,
-    readNote: indexedNoteReader(config.notesDir, () => live.state().current),
-    answer,
-    topK: config.topK,
-  });
+  const { library } = composeAnswering({ notesDir: config.notesDir, topK: config.topK, live, tracker });
 
   // An existing index answers at once; until the first build finishes, tools say index_not_ready.
   await live.open();

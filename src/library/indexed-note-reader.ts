@@ -4,11 +4,11 @@
  * unknown, failed, outside the folder — is `undefined`, never an error that could say what exists.
  */
 import { readNoteFile } from '../notes/read-note-file.ts';
-import type { LoadedIndex } from '../vector-index/index-store.ts';
+import type { SearchableIndex } from '../vector-index/index-backend.ts';
 
 export function indexedNoteReader(
   notesDir: string,
-  current: () => { index: LoadedIndex } | undefined,
+  current: () => { index: Pick<SearchableIndex, 'manifest'> } | undefined,
 ): (relativePath: string) => Promise<string | undefined> {
   return async (relativePath) => {
     const manifest = current()?.index.manifest;

@@ -8,11 +8,11 @@
 import type { AnswerFn, AskResponse } from '../answer/answer-types.ts';
 import { collectAnswer } from '../answer/collect-answer.ts';
 import { retrieve } from '../answer/retrieve.ts';
-import { isScoped, scopeRows, type ScopeFilter } from '../answer/scope.ts';
+import { isScoped, type ScopeFilter } from '../answer/scope.ts';
 import type { Embedder } from '../embeddings/embedder.ts';
 import { AppError } from '../errors.ts';
-import type { LoadedIndex } from '../vector-index/index-store.ts';
-import { listNotes } from '../vector-index/note-listing.ts';
+import type { SearchableIndex } from '../vector-index/index-backend.ts';
+import { noteInScope } from '../vector-index/scope-rows.ts';
 import { numberLines, pickLines } from './note-lines.ts';
 
 export const MAX_QUERY_CHARS = 4000;
@@ -20,7 +20,7 @@ export const MAX_K = 20;
 
 export interface LibraryDeps {
   /** The index answers come from and the embedder that built it; undefined while the first build runs. */
-  current(): { index: LoadedIndex; embedder: Embedder } | undefined;
+  current(): { index: SearchableIndex; embedder: Embedder } | undefined;
   /** The text of an indexed note, or undefined for anything else (the one gate to NOTES_DIR). */
   readNote(relativePath: string): Promise<string | undefined>;
   answer: AnswerFn;
@@ -104,16 +104,6 @@ export function createNotesLibrary(deps: LibraryDeps): NotesLibrary {
     return current;
   };
 
-  /** The notes a scope selects, by the same rule retrieval applies (`scope.ts`). */
-  const notesInScope = (index: LoadedIndex, filter: ScopeFilter): Set<string> => {
-    const rows = scopeRows(index.chunks, filter);
-    const notes = new Set<string>();
-    index.chunks.forEach((chunk, row) => {
-      if (rows.allows(row)) notes.add(chunk.note);
-    });
-    return notes;
-  };
-
   /** The note text behind a path the index knows; anything else is `not_found`, never file contents. */
   const indexedText = async (path: string): Promise<{ text: string; title: string }> => {
     const { index } = loaded();
@@ -133,7 +123,7 @@ export function createNotesLibrary(deps: LibraryDeps): NotesLibrary {
       const filter: ScopeFilter = {};
       if (request.filter?.notes !== undefined) filter.notes = request.filter.notes;
       if (request.filter?.tags !== undefined) filter.tags = request.filter.tags;
-      const scope = isScoped(filter) ? scopeRows(index.chunks, filter) : undefined;
+      const scope = isScoped(filter) ? await index.scope(filter) : undefined;
       if (scope !== undefined && scope.size === 0) throw new AppError('invalid_request', 'No notes match this scope (filter): nothing to search.');
       const hits = await retrieve(index, embedder, query, { k, signal, scope });
       return hits.map((hit, position) => ({
@@ -177,14 +167,14 @@ export function createNotesLibrary(deps: LibraryDeps): NotesLibrary {
       const folder = request.folder === undefined ? '' : normaliseFolder(request.folder);
       const tag = request.tag?.trim().replace(/^#+/, '');
       if (tag === '') throw new AppError('invalid_request', '"tag" must not be empty.');
-      const notes = listNotes(index.chunks).notes;
+      const notes = index.listNotes().notes;
       // The same scoping as search's filter: a folder is everything under it, a tag includes its nested tags.
       const filter: ScopeFilter = {};
       if (folder !== '') filter.notes = [`${folder}/**`];
       if (tag !== undefined) filter.tags = [tag];
       if (!isScoped(filter)) return notes;
-      const inScope = notesInScope(index, filter);
-      return notes.filter((note) => inScope.has(note.path));
+      const inScope = noteInScope(filter);
+      return notes.filter((note) => inScope(note.path, note.tags));
     },
 
     async ask(request, { signal }) {
