@@ -161,7 +161,7 @@ export function createMcpServer(library: NotesLibrary): McpServer {
         answerable: z.boolean(),
         sources: z.array(sourceSchema),
         cited: z.array(z.number().int()),
-        mode: z.enum(['ollama', 'extractive']),
+        mode: z.enum(['ollama', 'openai', 'extractive']).describe('Who wrote the answer: a chat model (through Ollama or an OpenAI-compatible server) or extractive (the most relevant lines).'),
         model: z.string().nullable(),
         notice: z.string().optional(),
       },
