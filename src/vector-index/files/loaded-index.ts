@@ -1,6 +1,6 @@
 /**
- * A generation in memory: its chunks in label order, the HNSW store, the keyword index and (for a
- * small index) an exact-search copy of the vectors. It is the files backend's `SearchableIndex`.
+ * A generation in memory: its chunks in label order, the HNSW store, the keyword index and (up to
+ * 2^28 vector values) an int16 exact-search copy of the vectors. It is the files backend's `SearchableIndex`.
  */
 import type { HNSWLib } from '@langchain/community/vectorstores/hnswlib';
 import type { Embedder } from '../../embeddings/embedder.ts';
@@ -29,7 +29,7 @@ export interface LoadedIndex extends SearchableIndex, SearchedGeneration {
   byId: Map<string, IndexedChunk>;
   store: HNSWLib;
   keyword: KeywordIndex;
-  /** Exact vector search over the same vectors, when the index is small enough (`exact-search.ts`). */
+  /** Exact vector search over the same vectors, unless the index is too large (`exact-search.ts`). */
   exact: ExactSearch | undefined;
 }
 

@@ -1,6 +1,6 @@
 /**
- * Hybrid search over a loaded generation: for each query, the vector ranking (an exact scan for a
- * small index, else the HNSW graph) and the BM25 keyword ranking, fused by reciprocal rank.
+ * Hybrid search over a loaded generation: for each query, the vector ranking (an exact scan where
+ * `exact-search.ts` accepts the query, else the HNSW graph) and the BM25 keyword ranking, fused by reciprocal rank.
  */
 import type { SearchHit, SearchOptions, SearchQuery } from '../index-backend.ts';
 import { distanceToSimilarity, fuseRankings, type Ranking, type WeightedRanking } from '../fuse-rankings.ts';
@@ -28,7 +28,8 @@ async function vectorRanking(
 ): Promise<{ ranking: Ranking; similarity: Map<string, number> }> {
   const ranking: Ranking = [];
   const similarity = new Map<string, number>();
-  // A small index is scanned exactly (recall 1); HNSW answers for the rest.
+  // Scanned exactly when cheap enough (recall 1; with the built-in embedder, HNSW's is 0.08 at 50,000
+  // chunks); HNSW answers the rest.
   if (index.exact?.accepts(vector)) {
     for (const { label, similarity: value } of index.exact.search(vector, depth, scope?.allows)) {
       const id = index.chunks[label]?.id;
