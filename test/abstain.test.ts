@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MIN_COVERAGE, judgeEvidence, notCoveredAnswer } from '../src/answer/abstain.ts';
-import { coverage, queryTerms } from '../src/answer/evidence.ts';
+import { coverage, queryTerms, unknownNames } from '../src/answer/evidence.ts';
 import { tokenize } from '../src/embeddings/tokenize.ts';
 import { handTerms } from './support/answer-fixtures.ts';
 
@@ -16,6 +16,7 @@ const IDF: Record<string, number> = {
   swarm: 4,
   subscription: 4,
   pricing: 2,
+  tier: 3,
   zebra: 1,
   river: 1,
   morning: 1,
@@ -45,10 +46,10 @@ describe('judgeEvidence', () => {
     },
     {
       name: 'only common words match; the specific ones are nowhere',
-      question: 'docker swarm subscription pricing',
+      question: 'docker swarm subscription pricing tiers',
       sources: ['Docker Desktop pricing for teams', 'docker compose watch'],
       answerable: false,
-      coverage: 2.1 / 10.1,
+      coverage: 2.1 / 13.1,
     },
     {
       name: 'the specific words are in the notes',
@@ -59,10 +60,10 @@ describe('judgeEvidence', () => {
     },
     {
       name: 'words spread over several sources, none covers enough alone',
-      question: 'zebra river morning lantern harbour',
-      sources: ['a zebra', 'the river', 'every morning', 'a lantern', 'the harbour'],
+      question: 'zebra river morning lantern harbour meadow',
+      sources: ['a zebra', 'the river', 'every morning', 'a lantern', 'the harbour', 'a meadow'],
       answerable: false,
-      coverage: 1 / 5,
+      coverage: 1 / 6,
     },
     {
       name: 'inflections match through the stemmer',
@@ -92,9 +93,9 @@ describe('judgeEvidence', () => {
   });
 
   it.each([
-    [0.49, false],
-    [0.5, true],
-    [0.51, true],
+    [MIN_COVERAGE - 0.01, false],
+    [MIN_COVERAGE, true],
+    [MIN_COVERAGE + 0.01, true],
   ])('hand-made weights: a source covering %f of the weight -> answerable %s (relative to MIN_COVERAGE)', (share, _expected) => {
     // Terms are stems, as the analyzer writes them: these two words are their own stems.
     const query = handTerms({ zebra: share, river: 1 - share });
@@ -149,5 +150,21 @@ describe('notCoveredAnswer', () => {
 
   it('with no notes at all, says there are none', () => {
     expect(notCoveredAnswer([])).toMatch(/no notes/);
+  });
+});
+
+describe('unknownNames', () => {
+  const known = new Set(tokenize('Spotlight search, Docker, DockerCon 2023, v1.1, the last 48 hours, 01:30'));
+  const frequency = (term: string) => (known.has(term) ? 1 : 0);
+  it.each<[string, string[]]>([
+    ['When will DockerCon 2024 take place?', ['2024']],
+    ['Does it support Docker Swarm mode?', ['swarm']],
+    ['Is there a Spotlight-style search?', []],
+    ['How do I grow a Hyper-V disk?', ['hyper-v']],
+    ['Keep only the last 72 hours between 02:45 and 03:00', []],
+    ['What changed in v1.2?', ['v1.2']],
+    ['Capital letters that start a sentence. Do not count', []],
+  ])('%j -> %j', (question, expected) => {
+    expect(unknownNames(question, frequency)).toEqual(expected);
   });
 });

@@ -163,6 +163,26 @@ describe('grounded answers from the stand-in Ollama', () => {
     expect(ollama.callsTo('chat')).toHaveLength(0);
   });
 
+  it('with a model, only clearly absent evidence stops the question before it; extractive answers need more', async () => {
+    // One of the two words is in the notes: coverage about 0.17, between the two gates.
+    const small = await buildNotesIndex({ 'alpha.md': '# Alpha\n\nThe zebra grazes near the river bank every morning.\n' });
+    try {
+      const question = 'zebra lantern?';
+      ollama.setChatScript('The notes only mention a zebra [1].');
+      const withModel = terminal(await collectEvents(createAnswerEngine(engineDeps(small, ollamaMode(ollama.url)))({ question }, { signal: signal() })));
+      expect(withModel).toMatchObject({ answerable: true, answer: 'The notes only mention a zebra [1].' });
+      expect(ollama.callsTo('chat')).toHaveLength(1);
+      const extractive = terminal(await collectEvents(createAnswerEngine(engineDeps(small, EXTRACTIVE_MODE))({ question }, { signal: signal() })));
+      expect(extractive).toMatchObject({ answerable: false });
+      // Nothing of the question in the notes: no model call either.
+      const absent = terminal(await collectEvents(createAnswerEngine(engineDeps(small, ollamaMode(ollama.url)))({ question: 'lantern harbour?' }, { signal: signal() })));
+      expect(absent).toMatchObject({ answerable: false });
+      expect(ollama.callsTo('chat')).toHaveLength(1);
+    } finally {
+      await small.cleanup();
+    }
+  });
+
   it('rag:false asks the model directly: no sources, no notes in the prompt', async () => {
     ollama.setChatScript('Paris.');
     const answer = createAnswerEngine(engineDeps(notes, ollamaMode(ollama.url)));

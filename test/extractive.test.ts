@@ -220,3 +220,43 @@ describe('composeExtractiveAnswer', () => {
     expect(composeExtractiveAnswer(ask('zebra'), [])).toEqual({ answer: '', cited: [] });
   });
 });
+
+describe('a line that introduces what follows it', () => {
+  const TLDR_PAGE = [
+    '# systemctl enable',
+    '',
+    '> Enable units to start at boot.',
+    '',
+    '- Enable a service to run on boot and start it now:',
+    '',
+    '`systemctl enable --now {{unit}}`',
+    '',
+    '- Show whether a service is enabled:',
+    '',
+    '`systemctl is-enabled {{unit}}`',
+  ].join('\n');
+
+  it('tldr layout: the description line brings the command under it, not the neighbouring items', () => {
+    const { answer } = composeExtractiveAnswer(ask('How do I make a service run on boot and start it right now?'), [{ n: 1, text: TLDR_PAGE }]);
+    const [first] = answer.split('\n- ');
+    expect(first).toContain('Enable a service to run on boot and start it now');
+    expect(first).toContain('`systemctl enable --now {{unit}}` [1]');
+    expect(first).not.toContain('is-enabled');
+  });
+
+  it('a sentence before a code block brings the block’s first lines', () => {
+    const text = ['Use the variable in your template:', '', '```yaml', 'filepath: ${FOAM_CURRENT_DIR}/note.md', 'title: x', 'more: y', '```'].join('\n');
+    const { answer } = composeExtractiveAnswer(ask('Which variable goes in the template?'), [{ n: 2, text }]);
+    expect(answer).toContain('`filepath: ${FOAM_CURRENT_DIR}/note.md` [2]');
+    expect(answer).not.toContain('more: y');
+  });
+
+  it.each([
+    ['no colon: nothing is introduced', ['- Enable a service at boot', '', '`systemctl enable {{unit}}`']],
+    ['the next line is another item', ['- Enable a service at boot:', '- Disable it:']],
+    ['the next line is a heading', ['Enable a service at boot:', '', '## Disabling']],
+  ])('%s', (_name, lines) => {
+    const [best] = scoreCandidates(ask('enable service boot'), [{ n: 1, text: lines.join('\n') }]);
+    expect(best?.follows).toEqual([]);
+  });
+});

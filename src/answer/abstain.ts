@@ -7,12 +7,20 @@
  *    so the question's rare, specific words count far more than words every note uses ("Docker");
  *    a word the notes never use gets the highest weight of all.
  *
- * No per-question tuning: the same rules and the one threshold serve any notes folder.
+ * No per-question tuning: the same rules and thresholds serve any notes folder. With a chat model
+ * the coverage rule only stops questions the notes clearly do not touch (MODEL_MIN_COVERAGE).
  */
-import { coverage, namedTerms, type QueryTerms } from './evidence.ts';
+import { coverage, unknownNames as findUnknownNames, type QueryTerms } from './evidence.ts';
 
 /** Share of the question's weighted terms that the best single source must contain. */
 export const MIN_COVERAGE = 0.25;
+
+/**
+ * The same share when a chat model will read the sources: it then abstains only when the evidence
+ * is clearly absent, and the model decides the rest (its "not in the notes" is detected). Questions
+ * phrased in the user's own words often share little vocabulary with notes that do answer them.
+ */
+export const MODEL_MIN_COVERAGE = 0.1;
 
 export interface Judgement {
   answerable: boolean;
@@ -28,7 +36,7 @@ export interface Judgement {
 export function judgeEvidence(
   query: QueryTerms,
   sources: readonly string[],
-  options: { question?: string; documentFrequency?: (term: string) => number } = {},
+  options: { question?: string; documentFrequency?: (term: string) => number; minCoverage?: number } = {},
 ): Judgement {
   let best = 0;
   for (const text of sources) best = Math.max(best, coverage(query, text));
@@ -36,9 +44,9 @@ export function judgeEvidence(
   const unknownNames =
     options.question === undefined || frequency === undefined
       ? []
-      : namedTerms(options.question).filter((term) => frequency(term) === 0);
+      : findUnknownNames(options.question, frequency);
   return {
-    answerable: query.terms.length > 0 && best >= MIN_COVERAGE && unknownNames.length === 0,
+    answerable: query.terms.length > 0 && best >= (options.minCoverage ?? MIN_COVERAGE) && unknownNames.length === 0,
     coverage: best,
     unknownNames,
   };

@@ -5,7 +5,7 @@
 import { AppError, toAppError } from '../errors.ts';
 import type { Embedder } from '../embeddings/embedder.ts';
 import type { SearchableIndex } from '../vector-index/index-backend.ts';
-import { judgeEvidence, notCoveredAnswer } from './abstain.ts';
+import { MIN_COVERAGE, MODEL_MIN_COVERAGE, judgeEvidence, notCoveredAnswer } from './abstain.ts';
 import type { AnswerEvent, AnswerFn, AskRequest, Source, SourcesEvent, Timings } from './answer-types.ts';
 import { queryTerms, type TermWeight } from './evidence.ts';
 import { composeExtractiveAnswer } from './extractive.ts';
@@ -100,7 +100,12 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
   const judgement = judgeEvidence(
     query,
     retrieved.map((hit) => `${hit.chunk.heading}\n${hit.chunk.text}`),
-    { question, documentFrequency: (term) => index.keyword.documentFrequency(term) },
+    {
+      question,
+      documentFrequency: (term) => index.keyword.documentFrequency(term),
+      // With a chat model the gate only stops clearly absent evidence; the model decides the rest.
+      minCoverage: state.mode === 'extractive' ? MIN_COVERAGE : MODEL_MIN_COVERAGE,
+    },
   );
   const timings = (generationStarted: number): Timings => ({
     retrieval_ms: retrievalMs,

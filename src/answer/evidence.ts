@@ -43,21 +43,42 @@ export function coverage(query: QueryTerms, text: string | Set<string>): number 
 }
 
 /**
- * The things a question names: numbers and versions ("2024", "v1.1") and capitalised words that do
- * not start a sentence ("Swarm", "France"), as analyzed terms.
+ * The things a question names, one entry per named word with its analysed terms (a version or
+ * number: only its whole term): versions and
+ * numbers that identify something ("DockerCon 2024", "v1.1", "3.12") and capitalised words that do
+ * not start a sentence ("Swarm", "France", "Hyper-V"). A bare quantity ("the last 48 hours",
+ * "between 01:30 and 02:45") is a value the user supplies, not a name.
  */
-export function namedTerms(question: string): string[] {
-  const named = new Set<string>();
+export function namedWords(question: string): string[][] {
+  const named: string[][] = [];
   const words = question.split(/\s+/);
   words.forEach((word, position) => {
     const previous = words[position - 1];
     const startsSentence = previous === undefined || /[.!?:]$/.test(previous);
     const bare = word.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '');
     if (bare === '') return;
-    const isNumber = /\p{N}/u.test(bare);
+    const hasLetter = /\p{L}/u.test(bare);
     const isName = !startsSentence && /^\p{Lu}/u.test(bare);
-    if (!isNumber && !isName) return;
-    for (const term of tokenize(bare)) named.add(term);
+    const previousIsName = previous !== undefined && !startsSentence && /^\p{Lu}/u.test(previous);
+    const isIdentifyingNumber = /\p{N}/u.test(bare) && (hasLetter || bare.includes('.') || previousIsName);
+    if (!isName && !isIdentifyingNumber) return;
+    const terms = tokenize(bare);
+    // A version is one identity: "v1.2" is not known because "v1.1" shares its parts.
+    if (terms.length > 0) named.push(/\p{N}/u.test(bare) ? terms.slice(0, 1) : terms);
   });
-  return [...named];
+  return named;
+}
+
+/**
+ * The named words of `question` that the notes never mention, each as its first (whole) term: a
+ * word is unknown only when none of its terms occurs ("Spotlight-style" is known when the notes
+ * say "Spotlight"; "Hyper-V" is not when they never say "Hyper"; "v1.2" is not when they only say
+ * "v1.1").
+ */
+export function unknownNames(question: string, documentFrequency: (term: string) => number): string[] {
+  const unknown = new Set<string>();
+  for (const terms of namedWords(question)) {
+    if (terms.every((term) => documentFrequency(term) === 0)) unknown.add(terms[0]!);
+  }
+  return [...unknown];
 }

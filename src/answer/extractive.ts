@@ -20,6 +20,11 @@ export interface Candidate {
   children: string[];
   /** The neighbouring items at the same level (before, after), shown around the best line as its context. */
   siblings: [string | undefined, string | undefined];
+  /**
+   * For a line that introduces what follows it (it ends with ":", as "- Enable a service at boot:"
+   * before its command, or a sentence before a code block): the lines it introduces, shown under it.
+   */
+  follows: string[];
   score: number;
 }
 
@@ -89,6 +94,7 @@ export function scoreCandidates(query: QueryTerms, sources: ExtractSource[]): Ca
           parent: ancestors[0],
           children: inFence ? [] : childrenOf(lines, position),
           siblings: inFence || pieces.length > 1 ? [undefined, undefined] : siblingsOf(lines, position),
+          follows: inFence || pieces.length > 1 ? [] : introduced(lines, position),
           score: score * (1 - 0.03 * rank),
         });
       }
@@ -135,6 +141,36 @@ function childrenOf(lines: readonly string[], position: number): string[] {
   return children;
 }
 
+/** Lines of a code block an introducing line shows at most. */
+const MAX_INTRODUCED_LINES = 2;
+
+/**
+ * What the line at `position` introduces, when it ends with ":" and has no sub-items: the next
+ * non-blank line when that is not another item or a heading (tldr's "- Do X:" + "`cmd --flag`"),
+ * or the first lines of the code block that follows. Code is shown in backticks.
+ */
+function introduced(lines: readonly string[], position: number): string[] {
+  const line = lines[position] ?? '';
+  if (!/:\s*$/.test(line)) return [];
+  const own = indentation(line);
+  let below = position + 1;
+  while (below < lines.length && (lines[below] ?? '').trim() === '') below += 1;
+  const next = lines[below];
+  if (next === undefined) return [];
+  if (FENCE.test(next)) {
+    const code: string[] = [];
+    for (let at = below + 1; at < lines.length && code.length < MAX_INTRODUCED_LINES; at += 1) {
+      const text = lines[at] ?? '';
+      if (FENCE.test(text)) break;
+      if (text.trim() !== '') code.push(`\`${text.trim().replace(/`/g, '')}\``);
+    }
+    return code;
+  }
+  // A deeper line is a sub-item (shown as a child); another item or a heading starts something else.
+  if (indentation(next) > own || LIST_MARKER.test(next) || /^\s*#/.test(next)) return [];
+  return [next.trim()];
+}
+
 /** The nearest items before and after `position` at the same indentation, with nothing shallower between. */
 function siblingsOf(lines: readonly string[], position: number): [string | undefined, string | undefined] {
   const own = indentation(lines[position] ?? '');
@@ -161,7 +197,7 @@ function siblingsOf(lines: readonly string[], position: number): [string | undef
  * items just before and after it (an answer often sits right next to the line that names the topic).
  */
 function displayWithContext(candidate: Candidate): string {
-  if (candidate.children.length > 0) return display(candidate);
+  if (candidate.children.length > 0 || candidate.follows.length > 0) return display(candidate);
   const [before, after] = candidate.siblings;
   const lines = [
     ...(before === undefined ? [] : [`${before} [${candidate.n}]`]),
@@ -178,7 +214,8 @@ function display(candidate: Candidate): string {
     candidate.parent.length < 160
       ? `${candidate.parent.replace(/:$/, '')}: ${candidate.text}`
       : candidate.text;
-  const children = candidate.children.map((child) => `\n  - ${child} [${candidate.n}]`).join('');
+  const under = candidate.children.length > 0 ? candidate.children : candidate.follows;
+  const children = under.map((child) => `\n  - ${child} [${candidate.n}]`).join('');
   return `${withParent} [${candidate.n}]${children}`;
 }
 
