@@ -8,13 +8,13 @@
  * answer's signal, which cancels the upstream model request for this answer only.
  */
 import type { Request, RequestHandler, Response } from 'express';
-import type { AnswerEvent, AnswerFn, AskRequest, AskResponse, DoneEvent, SourcesEvent } from '../answer/answer-types.ts';
-import { AppError, isAbortError } from '../errors.ts';
+import type { AnswerFn, AskRequest, AskResponse, DoneEvent, SourcesEvent } from '../answer/answer-types.ts';
+import { AppError } from '../errors.ts';
 import type { AnswerGate } from './answer-gate.ts';
 import { parseAskBody } from './ask-body.ts';
-import { forClient, toHttpError } from './error-handler.ts';
 import type { Logger } from './logger.ts';
 import type { Readiness } from './server-deps.ts';
+import { closeIterator, relayAnswer } from './answer-relay.ts';
 import { startSse } from './sse.ts';
 
 /** How long a client turned away with `429 busy` should wait before trying again. */
@@ -121,15 +121,6 @@ async function answerAsJson(deps: AskRouteDeps, request: AskRequest, signal: Abo
   res.status(200).json(body);
 }
 
-/** Lets a generator we stop early run its `finally` (closing its upstream request); its failures only get logged. */
-export async function closeIterator(iterator: AsyncIterator<AnswerEvent>, log: Logger): Promise<void> {
-  try {
-    await iterator.return?.();
-  } catch (error) {
-    if (!isAbortError(error)) log.warn('answer stream failed while closing', { error: error instanceof Error ? error.message : String(error) });
-  }
-}
-
 async function streamAnswer(deps: AskRouteDeps, request: AskRequest, signal: AbortSignal, res: Response): Promise<void> {
   const iterator = deps.answer(request, { signal })[Symbol.asyncIterator]();
   // The first event decides between a JSON error (nothing sent yet) and a stream.
@@ -140,38 +131,9 @@ async function streamAnswer(deps: AskRouteDeps, request: AskRequest, signal: Abo
   if (first.value.type === 'error') throw new AppError(first.value.code, first.value.message);
 
   const sse = startSse(res, { heartbeatMs: deps.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS });
-  let event: AnswerEvent = first.value;
-  let terminal = false;
-  let finished = false;
   try {
-    for (;;) {
-      if (event.type === 'error') event = { type: 'error', ...forClient(event) };
-      if (!(await sse.send(event)) || signal.aborted) break;
-      if (event.type === 'done' || event.type === 'error') {
-        terminal = true;
-        break;
-      }
-      const next = await iterator.next();
-      if (next.done === true) {
-        finished = true;
-        break;
-      }
-      event = next.value;
-    }
-  } catch (error) {
-    finished = true;
-    if (!signal.aborted) {
-      const appError = toHttpError(error);
-      if (appError.code === 'internal') deps.log.error('answer failed while streaming', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-      terminal = await sse.send({ type: 'error', ...forClient(appError) });
-    }
+    await relayAnswer({ iterator, first: first.value, signal, log: deps.log, gone: () => res.destroyed, write: (event) => sse.send(event) });
   } finally {
-    if (!terminal && !signal.aborted && !res.destroyed) {
-      // Exactly one terminal event, even when the AnswerFn forgets to send one.
-      deps.log.error('answer failed while streaming', { error: 'answer stream ended without a done or error event' });
-      await sse.send({ type: 'error', ...forClient({ code: 'internal', message: '' }) });
-    }
-    if (!finished) await closeIterator(iterator, deps.log);
     deps.log.debug('answer stream ended', { drainWaits: sse.drainWaits, aborted: signal.aborted });
     sse.end();
   }

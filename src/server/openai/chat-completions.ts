@@ -12,8 +12,8 @@ import type { AnswerEvent, AnswerFn, AskRequest, Source, SourcesEvent } from '..
 import { AppError } from '../../errors.ts';
 import { sourcesMarkdown } from '../../library/sources-markdown.ts';
 import type { AnswerGate } from '../answer-gate.ts';
-import { abortOnDisconnect, admitAnswer, closeIterator } from '../ask-route.ts';
-import { toHttpError } from '../error-handler.ts';
+import { closeIterator, relayAnswer } from '../answer-relay.ts';
+import { abortOnDisconnect, admitAnswer } from '../ask-route.ts';
 import type { Logger } from '../logger.ts';
 import type { Readiness } from '../server-deps.ts';
 import { startSse } from '../sse.ts';
@@ -109,51 +109,23 @@ async function streamCompletion(deps: ChatCompletionsDeps, ask: AskRequest, meta
   const chunk = (delta: Record<string, unknown>, finish: 'stop' | null, extra: object = {}) =>
     sse.data(JSON.stringify({ ...meta, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra }));
   let sources: SourcesEvent | undefined;
-  let finished = false;
-  let terminal = false;
+  // Events other than these four (a model's reasoning) are not part of an OpenAI answer.
+  const write = async (event: AnswerEvent): Promise<boolean> => {
+    if (event.type === 'sources') {
+      sources = event;
+      return chunk({ role: 'assistant', content: '' }, null, sourceFields(event));
+    }
+    if (event.type === 'delta') return chunk({ content: event.text }, null);
+    if (event.type === 'error') return sse.data(JSON.stringify(openAiErrorBody(event)));
+    if (event.type !== 'done') return true;
+    const list = sourcesMarkdown(sources?.sources ?? [], event.cited);
+    if (list !== '' && !(await chunk({ content: list }, null))) return false;
+    if (!(await chunk({}, 'stop', { cited: event.cited, answerable: event.answerable }))) return false;
+    return sse.data('[DONE]');
+  };
   try {
-    let event: AnswerEvent = first.value;
-    for (;;) {
-      let open = true;
-      if (event.type === 'sources') {
-        sources = event;
-        open = await chunk({ role: 'assistant', content: '' }, null, sourceFields(event));
-      } else if (event.type === 'delta') {
-        open = await chunk({ content: event.text }, null);
-      } else if (event.type === 'done') {
-        const list = sourcesMarkdown(sources?.sources ?? [], event.cited);
-        if (list !== '') open = await chunk({ content: list }, null);
-        if (open) open = await chunk({}, 'stop', { cited: event.cited, answerable: event.answerable });
-        if (open) await sse.data('[DONE]');
-        terminal = true;
-        break;
-      } else if (event.type === 'error') {
-        await sse.data(JSON.stringify(openAiErrorBody(event)));
-        terminal = true;
-        break;
-      }
-      if (!open || signal.aborted) break;
-      const next = await iterator.next();
-      if (next.done === true) {
-        finished = true;
-        break;
-      }
-      event = next.value;
-    }
-  } catch (error) {
-    finished = true;
-    if (!signal.aborted) {
-      const failure = toHttpError(error);
-      if (failure.code === 'internal') deps.log.error('answer failed while streaming', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-      await sse.data(JSON.stringify(openAiErrorBody(failure)));
-      terminal = true;
-    }
+    await relayAnswer({ iterator, first: first.value, signal, log: deps.log, gone: () => res.destroyed, write });
   } finally {
-    if (!terminal && !signal.aborted && !res.destroyed) {
-      deps.log.error('answer failed while streaming', { error: 'answer stream ended without a done or error event' });
-      await sse.data(JSON.stringify(openAiErrorBody({ code: 'internal', message: '' })));
-    }
-    if (!finished) await closeIterator(iterator, deps.log);
     sse.end();
   }
 }
