@@ -51,9 +51,10 @@ export interface Chunk {
 
 /**
  * Bump whenever chunk boundaries, headings, ids, `embedText` or what the index keeps per chunk
- * would change for the same note (3: chunks carry their note's tags, issue 15).
+ * would change for the same note (also for `chunk-note.ts`; 3: chunks carry their note's tags,
+ * issue 15; 4: vault syntax as shown words, aliases, PDF pages, issue 16).
  */
-export const CHUNKER_VERSION = 3;
+export const CHUNKER_VERSION = 4;
 
 /** The longest section opening line carried into the section's later chunks (a label, not a paragraph). */
 const LEAD_MAX_CHARS = 120;

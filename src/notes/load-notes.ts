@@ -1,7 +1,7 @@
 /**
  * The only reader of NOTES_DIR. Never writes to it: every file is opened read-only.
  *
- * Which files are notes: `.md`, `.markdown`, `.txt` (any case) under the folder, recursively,
+ * Which files are notes: `.md`, `.markdown`, `.txt`, `.pdf` (any case) under the folder, recursively,
  * except anything whose path has a segment starting with "." or named `node_modules`.
  * Symlinks: a symlinked *file* is read when it resolves inside the folder; a symlinked *folder* is
  * never followed (its notes, when inside, are already read at their real path; this also rules out
@@ -16,6 +16,8 @@ import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { firstLevelOneHeading, splitFrontMatter } from './chunk-markdown.ts';
 import { describeNotesFolderError, errorCode, FolderProblem } from './folder-problem.ts';
 import { noteTags } from './note-tags.ts';
+import { readPdf } from './read-pdf.ts';
+import { frontMatterAliases } from './vault-syntax.ts';
 
 export interface Note {
   /** Path relative to NOTES_DIR, with forward slashes, e.g. "day1/compose.md". */
@@ -33,6 +35,10 @@ export interface Note {
   hash: string;
   /** Problems that did not stop the note from loading, e.g. front matter that is not valid YAML. */
   warnings?: string[];
+  /** Front matter `aliases`: other names of this note (vault-syntax.ts). */
+  aliases?: string[];
+  /** A PDF's text, one string per page (`text` is then the pages joined); chunked page by page. */
+  pages?: string[];
 }
 
 export interface NoteFailure {
@@ -45,10 +51,17 @@ export interface LoadedNotes {
   failures: NoteFailure[];
 }
 
-export const NOTE_EXTENSIONS: readonly string[] = ['.md', '.markdown', '.txt'];
+export const NOTE_EXTENSIONS: readonly string[] = ['.md', '.markdown', '.txt', '.pdf'];
 
 /** Larger files are skipped with a reason: notes are hand-written; a 5 MiB "note" is a dump or an accident. */
 export const MAX_NOTE_BYTES = 5 * 1024 * 1024;
+/** PDFs carry fonts and images besides their text: a book or a slide deck is often tens of MiB. */
+export const MAX_PDF_BYTES = 200 * 1024 * 1024;
+
+/** True for a path or file name ending in `.pdf` (any case). */
+export function isPdfPath(path: string): boolean {
+  return extname(path).toLowerCase() === '.pdf';
+}
 
 export interface LoadNotesOptions {
   maxBytes?: number;
@@ -225,8 +238,19 @@ export async function loadNote(
 }
 
 async function readNote(root: string, path: string, maxBytes: number): Promise<Note | NoteFailure> {
-  const read = await readNoteBytes(root, path, maxBytes);
-  return typeof read === 'string' ? { path, reason: read } : parseNote(path, read);
+  const pdf = isPdfPath(path);
+  const read = await readNoteBytes(root, path, pdf ? Math.max(maxBytes, MAX_PDF_BYTES) : maxBytes);
+  if (typeof read === 'string') return { path, reason: read };
+  return pdf ? parsePdfNote(path, read) : parseNote(path, read);
+}
+
+/** Bytes of a PDF to a Note with its pages' text, or the reason there is none (`read-pdf.ts`). */
+export async function parsePdfNote(path: string, bytes: Uint8Array, signal?: AbortSignal): Promise<Note | NoteFailure> {
+  const hash = createHash('sha256').update(bytes).digest('hex');
+  const read = await readPdf(bytes, signal === undefined ? {} : { signal });
+  if ('reason' in read) return { path, reason: read.reason };
+  const title = read.title ?? basename(path).slice(0, basename(path).length - extname(path).length);
+  return { path, title, tags: [], text: read.pages.join('\n'), hash, pages: read.pages };
 }
 
 /**
@@ -311,6 +335,8 @@ export function parseNote(path: string, bytes: Uint8Array): Note | NoteFailure {
     basename(path).slice(0, basename(path).length - extname(path).length);
   const note: Note = { path, title, tags: noteTags(frontMatter.data['tags'], text), text, hash };
   if (frontMatter.problem !== undefined) note.warnings = [frontMatter.problem];
+  const aliases = frontMatterAliases(frontMatter.data);
+  if (aliases.length > 0) note.aliases = aliases;
   return note;
 }
 

@@ -1,7 +1,8 @@
 /** The chunk as every index backend keeps and returns it, and the hashes that key its vector. */
 import { createHash } from 'node:crypto';
-import type { Chunk } from '../notes/chunk-markdown.ts';
+import { titleWords, type NoteChunk } from '../notes/chunk-note.ts';
 import type { Note } from '../notes/load-notes.ts';
+import { displayText } from '../notes/vault-syntax.ts';
 
 /** A chunk as the index keeps it: the shown text plus where it came from. */
 export interface IndexedChunk {
@@ -15,28 +16,32 @@ export interface IndexedChunk {
   embedHash: string;
   /** The note's tags (front matter and inline, `note-tags.ts`): what a `tags` scope selects by. */
   tags: string[];
+  /** For a PDF: the 1-based page, and `lines` are lines of that page. */
+  page?: number;
 }
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-export function toIndexedChunk(chunk: Chunk, note: Pick<Note, 'title' | 'tags'>): IndexedChunk {
+export function toIndexedChunk(chunk: NoteChunk, note: Pick<Note, 'title' | 'tags' | 'aliases'>): IndexedChunk {
   return {
     id: chunk.id,
     note: chunk.note,
-    title: note.title,
+    // The title with the note's aliases: the words every chunk of it is found by (chunk-note.ts).
+    title: titleWords(note),
     heading: chunk.heading,
     lines: chunk.lines,
     text: chunk.text,
     embedHash: sha256(chunk.embedText),
     tags: note.tags,
+    ...(chunk.page === undefined ? {} : { page: chunk.page }),
   };
 }
 
-/** The text the keyword index sees: the same fields the embedder sees. */
+/** The text the keyword index sees: the same fields the embedder sees, vault syntax as shown words. */
 export function keywordText(chunk: IndexedChunk): string {
-  return `${chunk.title}\n${chunk.heading}\n${chunk.text}`;
+  return `${chunk.title}\n${chunk.heading}\n${displayText(chunk.text)}`;
 }
 
 /** Folder name (files) or table-name part (postgres) for an embedder id: readable and safe. */

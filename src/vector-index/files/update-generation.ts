@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import hnswlib from 'hnswlib-node';
 import type { Embedder } from '../../embeddings/embedder.ts';
-import { CHUNKER_VERSION, chunkMarkdown } from '../../notes/chunk-markdown.ts';
+import { CHUNKER_VERSION } from '../../notes/chunk-markdown.ts';
+import { chunkNote } from '../../notes/chunk-note.ts';
 import { loadNotes, type Note, type NoteFailure } from '../../notes/load-notes.ts';
 import { embedMissing } from '../embed-missing.ts';
 import { ExactSearch } from '../exact-search.ts';
@@ -139,7 +140,7 @@ export async function updateIndex(options: BuildOptions): Promise<{ index: Loade
     const noteChunks =
       kept !== undefined && kept.every((chunk) => chunk !== undefined)
         ? (kept as IndexedChunk[])
-        : chunkMarkdown(note).map((chunk) => {
+        : chunkNote(note).map((chunk) => {
             const indexed = toIndexedChunk(chunk, note);
             embedTexts.set(indexed.embedHash, chunk.embedText);
             return indexed;
