@@ -14,6 +14,7 @@ import { ModelReplyReader, type ModelPiece, type ModelReply, type ReplyOptions }
 import { buildDirectMessages, buildGroundedMessages, estimatePromptTokens, type ChatMessage } from './prompt.ts';
 import { mayOpenInReasoning } from './reasoning.ts';
 import { isNoAnswer, noAnswerText, replyNotices } from './reply-notices.ts';
+import { linkResolverFor, shownSources, toSource } from './note-sources.ts';
 import { retrieve, type RetrievalMethod } from './retrieve.ts';
 import { isScoped, type ScopeFilter } from './scope.ts';
 
@@ -87,19 +88,14 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
     signal,
   });
   const retrievalMs = elapsed(retrievalStarted);
-  const sources: Source[] = retrieved.map((hit, position) => ({
-    n: position + 1,
-    id: hit.chunk.id,
-    note: hit.chunk.note,
-    heading: hit.chunk.heading,
-    lines: hit.chunk.lines,
-    text: hit.chunk.text,
-    score: Number(hit.score.toFixed(4)),
-  }));
+  const resolve = linkResolverFor(index.manifest);
+  const sources: Source[] = retrieved.map((hit, position) => toSource(hit.chunk, position + 1, hit.score, resolve));
+  // What the model and the extractive answerer read: vault syntax as its shown words.
+  const shown = shownSources(sources);
   const query = queryTerms(question, termWeight(index));
   const judgement = judgeEvidence(
     query,
-    retrieved.map((hit) => `${hit.chunk.heading}\n${hit.chunk.text}`),
+    shown.map((source) => `${source.heading}\n${source.text}`),
     {
       question,
       documentFrequency: (term) => index.keyword.documentFrequency(term),
@@ -132,7 +128,7 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
 
   if (state.mode !== 'extractive') {
     const generationStarted = performance.now();
-    const { messages } = buildGroundedMessages({ question, sources, history, numCtx: state.chat.numCtx });
+    const { messages } = buildGroundedMessages({ question, sources: shown, history, numCtx: state.chat.numCtx });
     const pieces = streamModelChat(state, messages, signal);
     let first: IteratorResult<ModelPiece> | undefined;
     try {
@@ -162,7 +158,7 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
   const generationStarted = performance.now();
   const notice = state.mode === 'extractive' ? state.notice : undefined;
   yield sourcesEvent('extractive', notice);
-  const composed = composeExtractiveAnswer(query, sources);
+  const composed = composeExtractiveAnswer(query, shown);
   yield { type: 'delta', text: composed.answer };
   yield { type: 'done', answer: composed.answer, answerable: true, cited: composed.cited, timings: timings(generationStarted) };
 }

@@ -26,9 +26,21 @@ export interface Source {
   id: string;
   note: string;
   heading: string;
+  /** 1-based, inclusive; for a PDF, lines of `page`'s text. */
   lines: [number, number];
   text: string;
   score: number;
+  /** For a PDF: the 1-based page the lines are on. */
+  page?: number;
+  /** Wikilinks in `text` that open an indexed note: what they show and which note. */
+  links?: SourceLink[];
+}
+
+export interface SourceLink {
+  /** The words the link shows (`[[People/Ada Quill|Ada]]` -> "Ada"). */
+  shown: string;
+  /** The note it opens (a path relative to the notes folder). */
+  note: string;
 }
 
 /** Who wrote the answer: a chat model on Ollama, one on an OpenAI-compatible server (LLM_PROVIDER=openai), or nobody (quoted lines). */

@@ -10,6 +10,8 @@ export interface PromptSource {
   heading: string;
   lines: [number, number];
   text: string;
+  /** For a PDF: the page the lines are on. */
+  page?: number;
 }
 
 export interface ChatMessage {
@@ -51,7 +53,8 @@ export const USER_TURN_RULES = `Answer only from the sources above. Cite every c
 function fenceSource(source: PromptSource): string {
   // A note cannot close our fence early: the closing tag is neutralised inside the text.
   const text = source.text.replace(/<(\s*\/\s*source)/gi, '&lt;$1');
-  const where = `${source.note}, lines ${source.lines[0]}-${source.lines[1]}${source.heading ? `, ${source.heading}` : ''}`;
+  const page = source.page === undefined ? '' : `, page ${source.page}`;
+  const where = `${source.note}${page}, lines ${source.lines[0]}-${source.lines[1]}${source.heading ? `, ${source.heading}` : ''}`;
   return `<source n="${source.n}" from="${where.replace(/"/g, "'")}">\n${text}\n</source>`;
 }
 
