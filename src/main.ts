@@ -10,6 +10,7 @@ import { createModeTracker } from './answer/answer-mode.ts';
 import { isEntryPoint } from './cli/is-entry-point.ts';
 import { chooseEmbedder } from './embeddings/create-embedder.ts';
 import { composeAnswering } from './library/compose-answering.ts';
+import { createNoteFiles } from './notes/note-files.ts';
 import { watchNotes } from './notes/watch-notes.ts';
 import { createApp } from './server/create-app.ts';
 import { createLogger, type Logger } from './server/logger.ts';
@@ -140,6 +141,7 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
     reindex: () => live.update(),
     readNote,
     library,
+    noteFiles: createNoteFiles({ notesDir: config.notesDir, indexed: () => live.state().current?.index.manifest.notes }),
     topK: config.topK,
     apiToken: config.apiToken,
     corsOrigin: config.corsOrigin,

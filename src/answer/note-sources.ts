@@ -4,7 +4,7 @@
  * Also the text the model and the extractive answerer read: the shown words (`displayText`), line
  * for line, so quoting a source never shows link or callout syntax.
  */
-import { createLinkResolver, resolveLinks, type LinkResolver } from '../notes/resolve-links.ts';
+import { resolveLinks, resolverFor, type LinkResolver } from '../notes/resolve-links.ts';
 import { displayText } from '../notes/vault-syntax.ts';
 import type { Source, SourceLink } from './answer-types.ts';
 
@@ -17,16 +17,9 @@ interface ChunkLike {
   page?: number;
 }
 
-const resolvers = new WeakMap<object, LinkResolver>();
-
 /** One resolver per index version (the manifest's notes are its vault). */
 export function linkResolverFor(manifest: { notes: Record<string, unknown> }): LinkResolver {
-  let resolver = resolvers.get(manifest);
-  if (resolver === undefined) {
-    resolver = createLinkResolver(Object.keys(manifest.notes));
-    resolvers.set(manifest, resolver);
-  }
-  return resolver;
+  return resolverFor(manifest.notes);
 }
 
 /** The links of a chunk that open an indexed note, each shown text once. */

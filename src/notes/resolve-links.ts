@@ -51,6 +51,18 @@ export function createLinkResolver(paths: Iterable<string>): LinkResolver {
   };
 }
 
+const resolvers = new WeakMap<object, LinkResolver>();
+
+/** One resolver per set of notes (an index version's `manifest.notes`), made when first asked for. */
+export function resolverFor(notes: Record<string, unknown>): LinkResolver {
+  let resolver = resolvers.get(notes);
+  if (resolver === undefined) {
+    resolver = createLinkResolver(Object.keys(notes));
+    resolvers.set(notes, resolver);
+  }
+  return resolver;
+}
+
 /** A link as sources and the note panel carry it: where it is, what it shows, which note it opens. */
 export interface ResolvedLink {
   /** 1-based line in the note file. */

@@ -85,7 +85,7 @@ export function createApp(deps: ServerDeps): express.Express {
     }
     res.status(202).json({ status: 'accepted', progress: '/index/status' });
   });
-  app.use('/notes', notesRoute((relativePath) => deps.readNote(relativePath)));
+  app.use('/notes', notesRoute((relativePath) => deps.readNote(relativePath), deps.noteFiles));
   app.post(
     '/ask',
     ...jsonBody({ bodyRequired: true }),

@@ -4,6 +4,7 @@
  * and tests hand in fakes.
  */
 import type { AnswerFn, AnswerMode } from '../answer/answer-types.ts';
+import type { NoteFiles } from '../notes/note-files.ts';
 import type { NotesListing } from '../vector-index/note-listing.ts';
 
 export type { NotesListing };
@@ -113,6 +114,8 @@ export interface ServerDeps {
    * header naming another machine and an Origin that is not loopback or CORS_ORIGIN (DNS rebinding).
    */
   listenHost?: string | undefined;
+  /** PDFs, their pages' text and Markdown notes' wikilinks for `GET /notes/…` (absent: text notes only). */
+  noteFiles?: NoteFiles | undefined;
   /** Default `k` when a request leaves it out. */
   topK: number;
   /** When set, every route but `/healthz` and the static page needs `Authorization: Bearer <token>`. */

@@ -34,7 +34,7 @@ export interface ComposedServerOptions {
   /** Extra or overriding environment variables (strings, as in a real environment). */
   env?: Record<string, string>;
   /** Notes to write, by relative path; the repository's sample notes are always copied in too. */
-  notes?: Record<string, string>;
+  notes?: Record<string, string | Uint8Array>;
 }
 
 export async function startComposedServer(options: ComposedServerOptions = {}): Promise<ComposedServer> {

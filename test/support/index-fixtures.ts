@@ -68,7 +68,7 @@ export const SECOND_NOTE = {
   ].join('\n'),
 } as const;
 
-export async function writeNote(notesDir: string, path: string, text: string): Promise<void> {
+export async function writeNote(notesDir: string, path: string, text: string | Uint8Array): Promise<void> {
   const target = join(notesDir, path);
   await mkdir(dirname(target), { recursive: true });
   await writeFile(target, text);
