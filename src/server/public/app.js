@@ -5,8 +5,9 @@
  * (textContent); only model output goes through Markdown, and that through DOMPurify (render-answer.js).
  */
 import { readServerSentEvents } from './sse.js';
-import { citedNumbers, linesLabel, renderAnswer } from './render-answer.js';
+import { citedNumbers, renderAnswer } from './render-answer.js';
 import { markFinishedAnswer, reasoningFold } from './answer-marks.js';
+import { fetchNoteLinks, isPdf, linkShownWords, locationLabel, noteLinesView, noteTextPath } from './note-view.js';
 
 /** @typedef {import('./render-answer.js').Source} Source */
 /** @typedef {{ role: 'user' | 'assistant', content: string }} HistoryTurn */
@@ -438,7 +439,9 @@ class Turn {
   }
 
   render() {
-    keepPinned(() => this.body.replaceChildren(renderAnswer(this.answer, this.sources)));
+    const rendered = renderAnswer(this.answer, this.sources);
+    linkShownWords(rendered, this.sources);
+    keepPinned(() => this.body.replaceChildren(rendered));
   }
 
   /** @param {{ answer?: string, answerable?: boolean, cited?: number[], notice?: string }} done */
@@ -533,7 +536,7 @@ function sourceList(sources, kind) {
         h('span', { className: 'source-n', text: String(source.n) }),
         h('span', { className: 'source-note', text: source.note }),
       );
-      open.setAttribute('aria-label', `Open source ${source.n}: ${source.note}, ${linesLabel(source.lines)}`);
+      open.setAttribute('aria-label', `Open source ${source.n}: ${source.note}, ${locationLabel(source)}`);
       return h(
         'li',
         { className: 'source' },
@@ -542,7 +545,7 @@ function sourceList(sources, kind) {
         h(
           'span',
           { className: 'source-meta' },
-          h('span', { text: linesLabel(source.lines) }),
+          h('span', { text: locationLabel(source) }),
           h('span', { className: 'source-score', text: `score ${source.score.toFixed(2)}` }),
         ),
       );
@@ -681,21 +684,21 @@ function newChat() {
 let noteReturnFocus = null;
 let noteRequest = 0;
 
-/** @param {string} path */
-function notePath(path) {
-  return `notes/${path.split('/').map(encodeURIComponent).join('/')}`;
-}
-
 /**
+ * Opens a cited source (its note, or a PDF's cited page, with the cited lines marked), or with
+ * `source.n === 0` a note opened from a link (nothing cited).
  * @param {Source} source
  * @param {HTMLElement} trigger
  */
 async function openNote(source, trigger) {
   const request = ++noteRequest;
   noteReturnFocus = trigger;
+  const cited = source.n > 0;
   ui.noteTitle.textContent = source.note;
   ui.noteHeading.textContent = source.heading;
-  ui.noteLines.replaceChildren(h('span', { className: 'cite', text: String(source.n) }), ` ${linesLabel(source.lines)} · score ${source.score.toFixed(2)}`);
+  ui.noteLines.replaceChildren(
+    ...(cited ? [h('span', { className: 'cite', text: String(source.n) }), ` ${locationLabel(source)} · score ${source.score.toFixed(2)}`] : ['Linked note']),
+  );
   ui.noteError.hidden = true;
   ui.noteBody.replaceChildren(h('p', { className: 'note-loading', text: 'Loading the note…' }));
   ui.notePanel.hidden = false;
@@ -706,8 +709,9 @@ async function openNote(source, trigger) {
   let text = null;
   /** @type {string} */
   let failure = '';
+  const links = fetchNoteLinks(apiFetch, source.note);
   try {
-    const response = await apiFetch(notePath(source.note), { headers: { Accept: 'text/plain' } });
+    const response = await apiFetch(noteTextPath(source), { headers: { Accept: 'text/plain' } });
     if (response.ok) text = await response.text();
     else failure = response.status === 404
       ? 'This note is no longer in your notes folder (moved, renamed or deleted since it was indexed). The cited passage as indexed:'
@@ -715,6 +719,7 @@ async function openNote(source, trigger) {
   } catch {
     failure = 'The note could not be loaded: the server cannot be reached. The cited passage as indexed:';
   }
+  const noteLinks = text === null ? [] : await links;
   if (request !== noteRequest) return; // another citation was clicked meanwhile
 
   if (text === null) {
@@ -722,37 +727,23 @@ async function openNote(source, trigger) {
     ui.noteError.hidden = false;
     ui.noteBody.replaceChildren(noteLinesView(source.text, source.lines[0], source.lines));
   } else {
-    ui.noteBody.replaceChildren(noteLinesView(text, 1, source.lines));
+    ui.noteBody.replaceChildren(noteLinesView(text, 1, source.lines, noteLinks));
   }
   const firstCited = ui.noteBody.querySelector('.line.cited');
   firstCited?.scrollIntoView({ block: 'center' });
 }
 
 /**
- * Numbered lines, the cited range marked. Each line is a text node: a note cannot inject markup.
- * @param {string} text
- * @param {number} firstLine
- * @param {[number, number]} cited
+ * A note opened from one of its links: the whole note, nothing cited.
+ * @param {string} path
+ * @param {HTMLElement} trigger
  */
-function noteLinesView(text, firstLine, [start, end]) {
-  const lines = text.replace(/\r\n?/g, '\n').replace(/\n$/, '').split('\n');
-  const container = h('div', { className: 'note-text' });
-  lines.forEach((line, index) => {
-    const number = firstLine + index;
-    const isCited = number >= start && number <= end;
-    const row = h(
-      'div',
-      { className: isCited ? 'line cited' : 'line', attributes: { 'data-line': String(number) } },
-      h('span', { className: 'line-number', text: String(number), attributes: { 'aria-hidden': 'true' } }),
-      h('span', { className: 'line-text', text: line || ' ' }),
-    );
-    container.append(row);
-  });
-  const cited = container.querySelectorAll('.line.cited');
-  if (cited.length > 0) {
-    cited[0]?.setAttribute('aria-label', `Cited ${linesLabel([start, end])}`);
-  }
-  return container;
+function openLinkedNote(path, trigger) {
+  /** @type {Source} */
+  const linked = { n: 0, id: '', note: path, heading: '', lines: [0, 0], text: '', score: 0 };
+  // A PDF opens at its first page's text.
+  if (isPdf(path)) linked.page = 1;
+  void openNote(linked, trigger);
 }
 
 function closeNote() {
@@ -786,8 +777,14 @@ ui.question.addEventListener('keydown', (event) => {
 ui.stop.addEventListener('click', stop);
 ui.newChat.addEventListener('click', newChat);
 ui.noteClose.addEventListener('click', closeNote);
+ui.noteBody.addEventListener('click', (event) => {
+  const link = event.target instanceof Element ? event.target.closest('button.note-link') : null;
+  if (link instanceof HTMLButtonElement && link.dataset['note']) openLinkedNote(link.dataset['note'], link);
+});
 
 ui.conversation.addEventListener('click', (event) => {
+  const link = event.target instanceof Element ? event.target.closest('button.note-link') : null;
+  if (link instanceof HTMLButtonElement && link.dataset['note']) return openLinkedNote(link.dataset['note'], link);
   const target = event.target instanceof Element ? event.target.closest('button.cite, button.source-open') : null;
   if (!(target instanceof HTMLButtonElement)) return;
   const turnElement = target.closest('article.turn');

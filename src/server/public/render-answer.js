@@ -45,7 +45,8 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
 });
 
 /**
- * @typedef {{ n: number, id: string, note: string, heading: string, lines: [number, number], text: string, score: number }} Source
+ * @typedef {{ n: number, id: string, note: string, heading: string, lines: [number, number], text: string, score: number,
+ *   page?: number, links?: { shown: string, note: string }[] }} Source
  */
 
 /** Citation markers as the prompt asks for them: `[1]`, and the `[1, 2]` form some models prefer. */
@@ -119,8 +120,9 @@ export function citationButton(source) {
   button.className = 'cite';
   button.dataset['n'] = String(source.n);
   button.textContent = String(source.n);
-  button.title = `${source.note}, ${linesLabel(source.lines)}`;
-  button.setAttribute('aria-label', `Source ${source.n}: ${source.note}, ${linesLabel(source.lines)}`);
+  const where = source.page === undefined ? linesLabel(source.lines) : `page ${source.page}, ${linesLabel(source.lines)}`;
+  button.title = `${source.note}, ${where}`;
+  button.setAttribute('aria-label', `Source ${source.n}: ${source.note}, ${where}`);
   return button;
 }
 
