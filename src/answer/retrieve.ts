@@ -7,6 +7,8 @@ import type { Embedder } from '../embeddings/embedder.ts';
 import { RRF_K } from '../vector-index/fuse-rankings.ts';
 import type { IndexScope, RetrievalMethod, SearchableIndex, SearchQuery } from '../vector-index/index-backend.ts';
 import type { IndexedChunk } from '../vector-index/indexed-chunk.ts';
+import { resolverFor } from '../notes/resolve-links.ts';
+import { addLinkEvidence } from './link-evidence.ts';
 
 export type { RetrievalMethod } from '../vector-index/index-backend.ts';
 
@@ -72,7 +74,7 @@ export async function retrieve(
   const rankingsPerQuery = method === 'hybrid' ? 2 : 1;
   const best = (queries.reduce((sum, query) => sum + query.weight, 0) * rankingsPerQuery) / (RRF_K + 1);
   const chosen: Retrieved[] = [];
-  for (const { chunk, fused, similarity } of hits) {
+  for (const { chunk, fused, similarity } of addLinkEvidence(hits, resolverFor(index.manifest.notes))) {
     if (chosen.some((kept) => nearDuplicate(kept.chunk, chunk))) continue;
     chosen.push({ chunk, score: Math.min(1, fused / best), similarity });
     if (chosen.length === k) break;
