@@ -67,6 +67,7 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
       indexStatus: () => ({ state: 'idle', embedder: 'local:test', notes: [] }),
       reindex: () => undefined,
       readNote: async (path) => (Object.hasOwn(indexed, path) ? readNoteFile(folder, path) : undefined),
+      listNotes: () => ({ notes: [], folders: [], tags: [] }),
       noteFiles: createNoteFiles({ notesDir: folder, indexed: () => indexed }),
       topK: 4,
       maxConcurrentAnswers: 4,

@@ -27,6 +27,20 @@ const VAULT: Record<string, string | Uint8Array> = {
     '> Hiring waits until the audit in March.', // 8
     '',
   ].join('\n'),
+  'Finance/Budget.md': [
+    '---',
+    'tags: [finance]',
+    '---',
+    '# Budget',
+    '',
+    'See [[#Totals]] and [[Meetings/Planning#Budget freeze|the freeze]] #budget/2024',
+    '> [!note] Approved by the board #approved',
+    '',
+    '## Totals',
+    '',
+    'The storage budget is 40,000 euros.',
+    '',
+  ].join('\n'),
   'Reports/Annual.pdf': makePdf({
     pages: [
       ['Annual report 2024', 'Revenue grew by twelve percent.'],
@@ -87,6 +101,21 @@ describe('vault notes in the index', () => {
       [1, [1, 2]],
       [2, [1, 3]],
     ]);
+  });
+});
+
+describe('tags of vault notes', () => {
+  it('come from front matter and prose #tags, never from a wikilink\'s #heading, and scope answers', async () => {
+    const budget = index.chunks.filter((chunk) => chunk.note === 'Finance/Budget.md');
+    expect(budget.length).toBeGreaterThan(0);
+    for (const chunk of budget) expect(chunk.tags).toEqual(['finance', 'budget/2024', 'approved']);
+    const answer = createAnswerEngine(engineDeps(built, EXTRACTIVE_MODE));
+    const events = await collectEvents(
+      answer({ question: 'What is the storage budget?', k: 3, filter: { tags: ['budget'] } }, { signal: new AbortController().signal }),
+    );
+    const notes = sourcesOf(events).sources.map((source) => source.note);
+    expect(notes.length).toBeGreaterThan(0);
+    expect(new Set(notes)).toEqual(new Set(['Finance/Budget.md']));
   });
 });
 

@@ -17,7 +17,8 @@ const TAG = /^[\p{L}\p{N}_-]+(?:\/[\p{L}\p{N}_-]+)*$/u;
 const INLINE_TAG = /(^|[\s([{])#([\p{L}\p{N}_\-/]+)/gu;
 const INLINE_CODE = /(`+)[\s\S]*?\1/g;
 const URL = /\b[a-z][a-z0-9+.-]*:\/\/[^\s<>()]*/gi;
-const LINK_TARGET = /\]\([^)]*\)|<[^>\s]*>/g;
+// Also wikilinks: `[[#Heading]]` and `[[Note#Section]]` name headings, not tags (issue 16).
+const LINK_TARGET = /\]\([^)]*\)|<[^>\s]*>|!?\[\[[^[\]\n]*\]\]/g;
 
 /** Lower case, no leading `#` or stray `/`; undefined when nothing usable is left. */
 export function normalizeTag(raw: string): string | undefined {
