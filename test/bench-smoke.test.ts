@@ -108,4 +108,21 @@ describe('npm run bench, tiny', () => {
     // The workspace is removed unless --keep.
     expect(await readdir(workDir).catch(() => [])).toEqual([]);
   });
+
+  it('formats: indexes a generated PDF and the corpora it is given, and skips missing ones', { timeout: 180_000 }, async () => {
+    const workDir = await mkdtemp(join(tmpdir(), 'asknotes-bench-formats-'));
+    made.push(workDir);
+    const results = await runBench({
+      ...parseBenchArgs(['--only', 'formats']),
+      workDir,
+      pdfPages: 3,
+      corpora: { missing: join(workDir, 'nowhere') },
+    });
+    expect(results.formats?.builds.map((build) => [build.corpus, build.notes])).toEqual([['3-page PDF', 1]]);
+    expect(results.formats?.builds[0]?.chunks).toBeGreaterThanOrEqual(3);
+    expect(results.formats?.skipped).toEqual(['missing']);
+    const notFinite = numbersIn(results.formats).filter(([, value]) => !Number.isFinite(value));
+    expect(notFinite).toEqual([]);
+    expect(formatTable(results)).toContain('index 3-page PDF: 1 notes');
+  });
 });

@@ -4,8 +4,9 @@
  *
  *   npm run bench                                   quick run (the default; a few minutes on 2 cores)
  *   npm run bench -- --chunks 2000,15000,50000      corpus sizes (retrieval at each; the largest serves serving)
- *   npm run bench -- --only index,retrieval         parts: index, retrieval, notes, serving, startup
+ *   npm run bench -- --only index,retrieval         parts: index, retrieval, notes, serving, startup, formats
  *   npm run bench -- --only notes --notes DIR       a real folder of notes (default ../shared/corpora/tldr)
+ *   npm run bench -- --only formats                 index time of a 200-page PDF and the Foam and tldr corpora
  *   npm run bench -- --full                         more samples per figure (slower, steadier)
  *   npm run bench -- --out results.json --keep      where to write; keep the generated corpora
  *
@@ -14,6 +15,7 @@
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { resolve } from 'node:path';
+import { runFormatsBench, type FormatFigures } from './bench/formats-bench.ts';
 import { runIndexBench, type IndexFigures } from './bench/index-bench.ts';
 import { DEFAULT_NOTES_DIR, runNotesBench, type NotesFigures } from './bench/notes-bench.ts';
 import { runRetrievalBench, type RetrievalFigures } from './bench/retrieval-bench.ts';
@@ -23,8 +25,10 @@ import { checkTargets, type TargetCheck } from './bench/targets.ts';
 import { createWorkspace } from './bench/workspace.ts';
 import { isEntryPoint } from './is-entry-point.ts';
 
-export const BENCH_PARTS = ['index', 'retrieval', 'notes', 'serving', 'startup'] as const;
+export const BENCH_PARTS = ['index', 'retrieval', 'notes', 'serving', 'startup', 'formats'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
+/** `formats` indexes whole real corpora (minutes): only when asked for with `--only`. */
+const DEFAULT_PARTS: BenchPart[] = BENCH_PARTS.filter((part) => part !== 'formats');
 
 export interface BenchOptions {
   sizes: number[];
@@ -41,6 +45,9 @@ export interface BenchOptions {
   workDir?: string;
   /** The real folder of notes of the `notes` part. */
   notesDir: string;
+  /** `formats`: pages of the generated PDF (default 200) and the real corpora (default ../shared/corpora). */
+  pdfPages?: number;
+  corpora?: Record<string, string>;
 }
 
 export interface MachineInfo {
@@ -64,6 +71,7 @@ export interface BenchResults {
   notes?: NotesFigures;
   startup?: StartupFigures;
   serving?: ServingFigures;
+  formats?: FormatFigures;
   targets: TargetCheck[];
 }
 
@@ -80,7 +88,7 @@ export class BenchUsageError extends Error {}
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const options: BenchOptions = {
     sizes: DEFAULT_SIZES,
-    parts: [...BENCH_PARTS],
+    parts: [...DEFAULT_PARTS],
     full: false,
     seed: 1,
     out: 'bench-results.json',
@@ -208,6 +216,14 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       });
       if (has('startup')) results.startup = startup;
       if (serving !== undefined) results.serving = serving;
+    }
+    if (has('formats')) {
+      results.formats = await runFormatsBench({
+        workspace,
+        pdfPages: options.pdfPages ?? 200,
+        ...(options.corpora === undefined ? {} : { corpora: options.corpora }),
+        log,
+      });
     }
   } finally {
     if (options.keep) log(`corpora and indexes kept in ${workspace.root}`);

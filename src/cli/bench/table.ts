@@ -59,6 +59,13 @@ export function resultRows(results: BenchResults): Row[] {
     rows.push([`  overhead in total, ${label}`, ms(run.totalOverheadMs)]);
     rows.push([`  first delta after the stand-in's first token`, ms(run.firstDeltaAfterFirstTokenMs)]);
   }
+  for (const build of results.formats?.builds ?? []) {
+    rows.push([
+      `index ${build.corpus}: ${number(build.notes)} notes, ${number(build.chunks)} chunks`,
+      `${number(build.seconds, 2)} s (reading ${number(build.readSeconds, 2)} s, ${number(build.cpuSeconds, 1)} CPU s), peak RSS ${number(build.peakRssMb)} MB`,
+    ]);
+  }
+  for (const name of results.formats?.skipped ?? []) rows.push([`index ${name}`, 'skipped: corpus not found']);
   return rows;
 }
 
