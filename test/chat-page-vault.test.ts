@@ -63,7 +63,7 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
     const indexed = Object.fromEntries(Object.keys(FILES).map((path) => [path, {}]));
     const deps: ServerDeps = {
       answer,
-      readiness: () => ({ ready: true, building: false, mode: 'extractive', chatModel: null, ollama: { url: 'http://127.0.0.1:11434', reachable: false, missingModels: [] } }),
+      readiness: () => ({ ready: true, building: false, mode: 'extractive', chatModel: null, provider: 'ollama', ollama: { url: 'http://127.0.0.1:11434', reachable: false, missingModels: [] } }),
       indexStatus: () => ({ state: 'idle', embedder: 'local:test', notes: [] }),
       reindex: () => undefined,
       readNote: async (path) => (Object.hasOwn(indexed, path) ? readNoteFile(folder, path) : undefined),
