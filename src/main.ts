@@ -7,6 +7,7 @@
 import { ConfigError, parseConfig, type Config } from './config.ts';
 import { createAnswerEngine } from './answer/answer-engine.ts';
 import { createModeTracker } from './answer/answer-mode.ts';
+import { createModelWarmer, type ModelWarmer } from './answer/warm-models.ts';
 import { isEntryPoint } from './cli/is-entry-point.ts';
 import { chooseEmbedder } from './embeddings/create-embedder.ts';
 import { composeAnswering } from './library/compose-answering.ts';
@@ -23,7 +24,10 @@ import type { NotesListing } from './vector-index/note-listing.ts';
 /** How long in-flight answers may run after SIGTERM before their connections are closed. */
 const SHUTDOWN_GRACE_MS = 5_000;
 
-function readiness(live: LiveIndex, tracker: ReturnType<typeof createModeTracker>): Readiness {
+/** Longest wait for a model load at warm-up (node's fetch gives up on headers after 5 minutes anyway). */
+const WARM_UP_TIMEOUT_MS = 300_000;
+
+function readiness(live: LiveIndex, tracker: ReturnType<typeof createModeTracker>, warmer: ModelWarmer): Readiness {
   const state = live.state();
   const mode = tracker.mode();
   const server = tracker.server();
@@ -61,6 +65,7 @@ function readiness(live: LiveIndex, tracker: ReturnType<typeof createModeTracker
       ...(server.fix === undefined ? {} : { fix: server.fix }),
     },
     ...(reason === undefined ? {} : { reason }),
+    warming: warmer.warming(),
   };
 }
 
@@ -120,7 +125,25 @@ function notesListing(live: LiveIndex): NotesListing | undefined {
 export async function main(config: Config, log: Logger): Promise<{ close(): Promise<void>; url: string }> {
   const line = (message: string) => log.info(message);
   const tracker = createModeTracker(config, line);
-  await tracker.check();
+  // Loads the models at start and whenever Ollama (re)appears, so the first question does not wait (issue 12).
+  const warmer = createModelWarmer(
+    {
+      baseUrl: config.ollamaHost,
+      // Ollama only: an OpenAI-compatible server (vLLM, llama.cpp) keeps its one model loaded anyway.
+      chatModel: config.llmProvider === 'ollama' && config.llm !== 'none' ? config.chatModel : undefined,
+      embedModel: config.llmProvider === 'ollama' && (config.embeddings === 'auto' || config.embeddings === 'ollama') ? config.embedModel : undefined,
+      keepAlive: config.ollamaKeepAlive,
+      numCtx: config.numCtx,
+      timeoutMs: Math.max(config.ollamaTimeoutMs, WARM_UP_TIMEOUT_MS),
+    },
+    (message, fields) => (fields['ok'] === false ? log.warn(message, fields) : log.info(message, fields)),
+  );
+  const checkOllama = async () => {
+    const mode = await tracker.check();
+    warmer.update(tracker.server());
+    return mode;
+  };
+  await checkOllama();
   const choice = await chooseEmbedder(config);
   line(`embedder ${choice.embedder.id}: ${choice.reason}`);
   const live = createLiveIndex({
@@ -131,11 +154,18 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
     logError: (message) => log.error(message),
   });
 
-  const { answer, readNote, library } = composeAnswering({ notesDir: config.notesDir, topK: config.topK, live, tracker });
+  const { answer, readNote, library } = composeAnswering({
+    notesDir: config.notesDir,
+    topK: config.topK,
+    live,
+    tracker,
+    recheck: checkOllama,
+    warn: (message, fields) => log.warn(message, fields),
+  });
 
   const app = createApp({
     answer,
-    readiness: () => readiness(live, tracker),
+    readiness: () => readiness(live, tracker, warmer),
     indexStatus: () => indexStatus(live),
     listNotes: () => notesListing(live),
     reindex: () => live.update(),
@@ -169,7 +199,7 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
 
   const recheck = setInterval(() => {
     void (async () => {
-      await tracker.check();
+      await checkOllama();
       if (config.embeddings !== 'auto') return;
       // EMBEDDINGS=auto follows Ollama: the other embedder's index is built while this one serves.
       const next = await chooseEmbedder(config);
@@ -185,6 +215,7 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
     url: server.url,
     async close() {
       clearInterval(recheck);
+      warmer.stop();
       await watcher.close();
       await server.close(SHUTDOWN_GRACE_MS);
     },

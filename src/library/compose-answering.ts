@@ -3,7 +3,7 @@
  * (falling back to extractive answers when Ollama fails, with LLM=auto), the one gated note reader,
  * and the notes library every door translates to.
  */
-import { createAnswerEngine } from '../answer/answer-engine.ts';
+import { createAnswerEngine, type AnswerEngineDeps } from '../answer/answer-engine.ts';
 import type { ModeTracker } from '../answer/answer-mode.ts';
 import type { AnswerFn } from '../answer/answer-types.ts';
 import type { LiveIndex } from '../vector-index/live-index.ts';
@@ -16,7 +16,16 @@ export interface Answering {
   library: NotesLibrary;
 }
 
-export function composeAnswering(options: { notesDir: string; topK: number; live: LiveIndex; tracker: ModeTracker }): Answering {
+export function composeAnswering(options: {
+  notesDir: string;
+  topK: number;
+  live: LiveIndex;
+  tracker: ModeTracker;
+  /** Re-checks the model server after a failed answer (default: the tracker's check; main.ts also warms models). */
+  recheck?: () => Promise<unknown>;
+  /** Warnings about answers (a cut prompt), for the log. */
+  warn?: AnswerEngineDeps['warn'];
+}): Answering {
   const { live, tracker } = options;
   const current = () => live.state().current;
   const answer = createAnswerEngine({
@@ -25,9 +34,10 @@ export function composeAnswering(options: { notesDir: string; topK: number; live
     topK: options.topK,
     onOllamaUnavailable: (error) => {
       const notice = tracker.markUnavailable(error);
-      void tracker.check().catch(() => undefined);
+      void (options.recheck ? options.recheck() : tracker.check()).catch(() => undefined);
       return notice;
     },
+    ...(options.warn === undefined ? {} : { warn: options.warn }),
   });
   const readNote = indexedNoteReader(options.notesDir, current);
   return { answer, readNote, library: createNotesLibrary({ current, readNote, answer, topK: options.topK }) };

@@ -50,6 +50,11 @@ export interface Readiness {
   openai?: OllamaStatus;
   /** Why the server is not ready, or why it answers in extractive mode, in words. */
   reason?: string;
+  /**
+   * True while the chat and embedding models are being loaded into Ollama (at start and whenever
+   * Ollama reappears): answers work, but the first one would wait for the load.
+   */
+  warming?: boolean;
 }
 
 /** One note's line in `GET /index/status`. */
