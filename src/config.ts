@@ -91,6 +91,20 @@ export const configSchema = z.object({
   OLLAMA_KEEP_ALIVE: keepAlive.default('30m'),
   WATCH_POLL_MS: intInRange(0, 3_600_000).default(0),
   LOG_LEVEL: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),
+  INDEX_BACKEND: z.enum(['files', 'postgres']).default('files'),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .refine((value) => {
+      try {
+        return ['postgres:', 'postgresql:'].includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  ROLE: z.enum(['all', 'serve']).default('all'),
+  INDEX_FOLLOW_MS: positiveMs.default(2_000),
 });
 
 export type ConfigVariable = keyof typeof configSchema.shape;
@@ -131,10 +145,14 @@ export interface Config {
   ollamaKeepAlive: string | number;
   watchPollMs: number;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  indexBackend: 'files' | 'postgres';
+  databaseUrl: string | undefined;
+  role: 'all' | 'serve';
+  indexFollowMs: number;
 }
 
-/** Never echoed in an error message. */
-const SECRET_VARIABLES = new Set(['API_TOKEN', 'OPENAI_API_KEY']);
+/** Never echoed in an error message (a DATABASE_URL may hold a password). */
+const SECRET_VARIABLES = new Set(['API_TOKEN', 'OPENAI_API_KEY', 'DATABASE_URL']);
 
 export class ConfigError extends Error {
   readonly variable: string;
@@ -162,6 +180,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${shown}`);
   }
   const values = result.data;
+  if (values.INDEX_BACKEND === 'postgres' && values.DATABASE_URL === undefined) {
+    throw new ConfigError('DATABASE_URL', 'is required when INDEX_BACKEND=postgres');
+  }
   const hostVariable = values.OLLAMA_HOST !== undefined ? 'OLLAMA_HOST' : 'OLLAMA_BASE_URL';
   let ollamaHost: string;
   try {
@@ -219,5 +240,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     ollamaKeepAlive: values.OLLAMA_KEEP_ALIVE,
     watchPollMs: values.WATCH_POLL_MS,
     logLevel: values.LOG_LEVEL,
+    indexBackend: values.INDEX_BACKEND,
+    databaseUrl: values.DATABASE_URL,
+    role: values.ROLE,
+    indexFollowMs: values.INDEX_FOLLOW_MS,
   };
 }

@@ -17,7 +17,7 @@ import { createApp } from './server/create-app.ts';
 import { createLogger, type Logger } from './server/logger.ts';
 import type { IndexStatusReport, Readiness } from './server/server-deps.ts';
 import { startServer } from './server/start-server.ts';
-import { createFilesBackend } from './vector-index/files/files-backend.ts';
+import { createIndexBackend } from './vector-index/create-backend.ts';
 import { createLiveIndex, type LiveIndex } from './vector-index/live-index.ts';
 import type { NotesListing } from './vector-index/note-listing.ts';
 
@@ -146,12 +146,14 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
   await checkOllama();
   const choice = await chooseEmbedder(config);
   line(`embedder ${choice.embedder.id}: ${choice.reason}`);
+  const backend = createIndexBackend(config, { log: line });
   const live = createLiveIndex({
-    backend: createFilesBackend({ indexDir: config.indexDir }),
+    backend,
     notesDir: config.notesDir,
     embedder: choice.embedder,
     log: line,
     logError: (message) => log.error(message),
+    role: config.role,
   });
 
   const { answer, readNote, library } = composeAnswering({
@@ -186,16 +188,44 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
     hasApiToken: config.apiToken !== undefined,
   });
 
-  // An existing index serves at once; the incremental update then runs in the background.
-  await live.open();
-  void live.update();
-
-  const watcher = watchNotes(config.notesDir, {
-    pollMs: config.watchPollMs,
-    onChange: () => void live.update(),
-    // Everything the watcher reports is a failure or a fallback it had to take.
-    log: (message) => log.warn(message),
-  });
+  const timers: NodeJS.Timeout[] = [];
+  const every = (ms: number, work: () => void): NodeJS.Timeout => {
+    const timer = setInterval(work, ms);
+    timer.unref();
+    timers.push(timer);
+    return timer;
+  };
+  let watcher: { close(): Promise<void> } | undefined;
+  if (config.role === 'serve') {
+    // A serving replica never builds or watches notes: it follows the versions the indexer publishes.
+    await live.update();
+    every(config.indexFollowMs, () => void live.update());
+  } else {
+    // An existing index serves at once; the incremental update then runs in the background. A
+    // backend that cannot be reached (a database down) is retried until it answers, never crashed on.
+    let starting = false;
+    const begin = async (): Promise<boolean> => {
+      const opened = await live.open();
+      if (!opened && live.state().lastError !== undefined) return false;
+      void live.update();
+      return true;
+    };
+    if (!(await begin())) {
+      const retry = every(config.indexFollowMs, () => {
+        if (starting) return;
+        starting = true;
+        void begin()
+          .then((started) => started && clearInterval(retry))
+          .finally(() => (starting = false));
+      });
+    }
+    watcher = watchNotes(config.notesDir, {
+      pollMs: config.watchPollMs,
+      onChange: () => void live.update(),
+      // Everything the watcher reports is a failure or a fallback it had to take.
+      log: (message) => log.warn(message),
+    });
+  }
 
   const recheck = setInterval(() => {
     void (async () => {
@@ -216,8 +246,10 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
     async close() {
       clearInterval(recheck);
       warmer.stop();
-      await watcher.close();
+      for (const timer of timers) clearInterval(timer);
+      await watcher?.close();
       await server.close(SHUTDOWN_GRACE_MS);
+      await backend.close();
     },
   };
 }

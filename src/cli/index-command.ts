@@ -1,6 +1,10 @@
 /**
- * `npm run index [-- --rebuild]`: build or update the index and exit.
+ * `npm run index [-- --rebuild] [--wait]`: build or update the index and exit.
  * A progress bar on a TTY, plain lines otherwise; then a summary. Exit 0 on success.
+ * `npm run index -- --watch`: the indexer of a team deployment: build, then keep watching NOTES_DIR
+ * and publish each change (serving replicas, ROLE=serve, follow) until SIGTERM/SIGINT.
+ * With INDEX_BACKEND=postgres only one indexer writes at a time: a second one exits with a message
+ * naming the first, unless `--wait` (implied by `--watch`) makes it wait its turn.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, parseConfig } from '../config.ts';
@@ -9,8 +13,9 @@ import { chooseEmbedder } from '../embeddings/create-embedder.ts';
 import { isEntryPoint } from './is-entry-point.ts';
 import { FolderProblem } from '../notes/folder-problem.ts';
 import { checkNotesFolder } from '../notes/load-notes.ts';
-import { prepareIndexFolder } from '../vector-index/index-folder.ts';
-import { updateIndex } from '../vector-index/files/update-generation.ts';
+import { watchNotes } from '../notes/watch-notes.ts';
+import { createIndexBackend } from '../vector-index/create-backend.ts';
+import { createLiveIndex } from '../vector-index/live-index.ts';
 import type { BuildProgress, BuildSummary } from '../vector-index/index-backend.ts';
 
 export function formatSummary(summary: BuildSummary, embedderId: string): string {
@@ -56,21 +61,60 @@ function progressPrinter(stream: NodeJS.WriteStream): (progress: BuildProgress) 
 }
 
 export async function runIndexCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { rebuild: { type: 'boolean', default: false } } });
-  const config = parseConfig(env);
-  const { embedder, reason } = await chooseEmbedder(config);
-  process.stderr.write(`embedder ${embedder.id} (${reason})\n`);
-  await checkNotesFolder(config.notesDir);
-  await prepareIndexFolder(config.indexDir);
-  const { summary } = await updateIndex({
-    notesDir: config.notesDir,
-    indexDir: config.indexDir,
-    embedder,
-    rebuild: values.rebuild,
-    onProgress: progressPrinter(process.stderr),
-    log: (line) => process.stderr.write(`${line}\n`),
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      rebuild: { type: 'boolean', default: false },
+      watch: { type: 'boolean', default: false },
+      wait: { type: 'boolean', default: false },
+    },
   });
-  process.stdout.write(`${formatSummary(summary, embedder.id)}\n`);
+  const config = parseConfig(env);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const { embedder, reason } = await chooseEmbedder(config);
+  log(`embedder ${embedder.id} (${reason})`);
+  // A notes folder that cannot be read fails here at once, in plain words (issue 17); the backend
+  // checks its own storage (the files backend: INDEX_DIR).
+  await checkNotesFolder(config.notesDir);
+  const backend = createIndexBackend(config, { log, waitForWriter: values.wait || values.watch });
+  try {
+    const { summary } = await backend.update({
+      notesDir: config.notesDir,
+      embedder,
+      rebuild: values.rebuild,
+      onProgress: progressPrinter(process.stderr),
+      log,
+    });
+    process.stdout.write(`${formatSummary(summary, embedder.id)}\n`);
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
+  if (!values.watch) {
+    await backend.close();
+    return 0;
+  }
+  return watchAndIndex(backend, config, embedder, log);
+}
+
+/** Re-indexes on every change of NOTES_DIR until SIGTERM or SIGINT; then exits 0. */
+async function watchAndIndex(
+  backend: ReturnType<typeof createIndexBackend>,
+  config: ReturnType<typeof parseConfig>,
+  embedder: Awaited<ReturnType<typeof chooseEmbedder>>['embedder'],
+  log: (line: string) => void,
+): Promise<number> {
+  const live = createLiveIndex({ backend, notesDir: config.notesDir, embedder, log });
+  const watcher = watchNotes(config.notesDir, { pollMs: config.watchPollMs, onChange: () => void live.update(), log });
+  log(`watching ${config.notesDir}; each change is indexed and published`);
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log(`${signal} received: finishing the running update, then exiting`);
+  await watcher.close();
+  while (live.state().building) await new Promise((resolve) => setTimeout(resolve, 100));
+  await backend.close();
   return 0;
 }
 

@@ -9,7 +9,7 @@ import type { AnswerFn } from '../answer/answer-types.ts';
 import type { RetrievalMethod } from '../answer/retrieve.ts';
 import { chooseEmbedder } from '../embeddings/create-embedder.ts';
 import type { Embedder } from '../embeddings/embedder.ts';
-import { createFilesBackend } from '../vector-index/files/files-backend.ts';
+import { createIndexBackend } from '../vector-index/create-backend.ts';
 import type { BuildSummary, SearchableIndex } from '../vector-index/index-backend.ts';
 
 export interface OpenedEngine {
@@ -30,7 +30,8 @@ export async function openEngine(
   await tracker.check();
   const { embedder, reason } = await chooseEmbedder(config);
   log(`embedder ${embedder.id}: ${reason}`);
-  const { index, summary } = await createFilesBackend({ indexDir: config.indexDir }).update({
+  const backend = createIndexBackend(config, { log });
+  const { index, summary } = await backend.update({
     notesDir: config.notesDir,
     embedder,
     log,

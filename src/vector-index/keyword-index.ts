@@ -35,6 +35,47 @@ interface Postings {
   frequencies: Float32Array;
 }
 
+/** BM25's default term-frequency saturation (k1) and length normalisation (b). */
+export const BM25_DEFAULTS = { k1: 1.2, b: 0.75 } as const;
+
+/** BM25's IDF, ln(1 + (N - df + 0.5) / (df + 0.5)): always positive, highest for a term no document has. */
+export function bm25Idf(documents: number, frequency: number): number {
+  return Math.log1p((documents - frequency + 0.5) / (frequency + 0.5));
+}
+
+/** The terms of `sorted` (every indexed term, sorted) that are other forms of `term` (`sameWord`). */
+export function variantsIn(sorted: readonly string[], term: string): string[] {
+  if (term.length < SAME_WORD_PREFIX) return [];
+  const prefix = term.slice(0, SAME_WORD_PREFIX);
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sorted[middle]! < prefix) low = middle + 1;
+    else high = middle;
+  }
+  const found: string[] = [];
+  for (let at = low; at < sorted.length && sorted[at]!.startsWith(prefix); at++) {
+    const candidate = sorted[at]!;
+    if (candidate !== term && sameWord(term, candidate)) found.push(candidate);
+  }
+  return found;
+}
+
+/**
+ * The indexed terms a query's terms search for: a word the notes never use in this form is looked
+ * up in the forms they do use ("rewrite" finds "rewritten"), as the evidence check does. Distinct,
+ * in query order.
+ */
+export function expandQueryTerms(terms: readonly string[], indexed: (term: string) => boolean, variants: (term: string) => string[]): string[] {
+  const used = new Set<string>();
+  for (const term of terms) {
+    if (indexed(term)) used.add(term);
+    else for (const variant of variants(term)) used.add(variant);
+  }
+  return [...used];
+}
+
 export class KeywordIndex {
   private readonly ids: string[];
   private readonly numberOf: Map<string, number>;
@@ -57,8 +98,8 @@ export class KeywordIndex {
     lengths: Int32Array,
     options: KeywordIndexOptions,
   ) {
-    const k1 = options.k1 ?? 1.2;
-    const b = options.b ?? 0.75;
+    const k1 = options.k1 ?? BM25_DEFAULTS.k1;
+    const b = options.b ?? BM25_DEFAULTS.b;
     this.ids = ids;
     this.numberOf = new Map(ids.map((id, number) => [id, number]));
     this.postings = postings;
@@ -328,21 +369,7 @@ export class KeywordIndex {
   variants(term: string): string[] {
     if (term.length < SAME_WORD_PREFIX) return [];
     this.sortedTerms ??= [...this.postings.keys()].sort();
-    const sorted = this.sortedTerms;
-    const prefix = term.slice(0, SAME_WORD_PREFIX);
-    let low = 0;
-    let high = sorted.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (sorted[middle]! < prefix) low = middle + 1;
-      else high = middle;
-    }
-    const found: string[] = [];
-    for (let at = low; at < sorted.length && sorted[at]!.startsWith(prefix); at++) {
-      const candidate = sorted[at]!;
-      if (candidate !== term && sameWord(term, candidate)) found.push(candidate);
-    }
-    return found;
+    return variantsIn(this.sortedTerms, term);
   }
 
   /** Number of documents containing an analyzed term (as returned by `terms`). */
@@ -355,8 +382,7 @@ export class KeywordIndex {
    * document has.
    */
   idf(term: string): number {
-    const frequency = this.documentFrequency(term);
-    return Math.log1p((this.ids.length - frequency + 0.5) / (frequency + 0.5));
+    return bm25Idf(this.ids.length, this.documentFrequency(term));
   }
 
   /**
@@ -371,18 +397,9 @@ export class KeywordIndex {
     // best so far, the common terms' long postings only need visiting for documents already scored.
     // Exact: the same k documents with the same scores (summed in another order) as a full scan.
     const terms: Array<{ postings: Postings; idf: number }> = [];
-    const used = new Set<string>();
-    const use = (term: string): void => {
-      const postings = this.postings.get(term);
-      if (postings === undefined || used.has(term)) return;
-      used.add(term);
-      terms.push({ postings, idf: this.idf(term) });
-    };
-    for (const term of this.terms(query)) {
-      // A word the notes never use in this form is looked up in the forms they do use
-      // ("rewrite" finds "rewritten"), as the evidence check does.
-      if (this.postings.has(term)) use(term);
-      else for (const variant of this.variants(term)) use(variant);
+    const indexed = (term: string) => this.postings.has(term);
+    for (const term of expandQueryTerms(this.terms(query), indexed, (term) => this.variants(term))) {
+      terms.push({ postings: this.postings.get(term)!, idf: this.idf(term) });
     }
     terms.sort((a, b) => b.idf - a.idf);
     let remaining = 0;

@@ -1,7 +1,9 @@
 /**
- * The index a running server answers from. Updates run one at a time (requests that arrive during a
- * build are coalesced into one follow-up build); each finished build is swapped in with a single
- * assignment, so in-flight answers keep the index they started with and none is dropped.
+ * The index a running server answers from. With ROLE=all the server builds it: updates run one at a
+ * time (requests that arrive during a build are coalesced into one follow-up build), and each
+ * finished build is swapped in with a single assignment, so in-flight answers keep the index they
+ * started with and none is dropped. With ROLE=serve it never builds: `update()` follows the shared
+ * index instead, opening a new version when the backend publishes one.
  */
 import type { Embedder } from '../embeddings/embedder.ts';
 import { checkNotesFolder, type NoteFailure } from '../notes/load-notes.ts';
@@ -18,14 +20,22 @@ export interface LiveIndexState<Index extends SearchableIndex = SearchableIndex>
 
 export interface LiveIndex<Index extends SearchableIndex = SearchableIndex> {
   state(): LiveIndexState<Index>;
-  /** Opens the existing index (if valid) without rebuilding; returns whether one was loaded. */
+  /**
+   * Opens the existing index (if valid) without rebuilding; returns whether one was loaded. An
+   * unreachable backend is recorded in `lastError` (and logged), not thrown.
+   */
   open(): Promise<boolean>;
-  /** Incremental update now (or right after the running one). Resolves when the index is current. */
+  /**
+   * ROLE=all: incremental update now (or right after the running one); resolves when the index is
+   * current. ROLE=serve: opens the backend's live version if it is newer than the one served.
+   */
   update(): Promise<BuildSummary | undefined>;
-  /** Builds an index with another embedder while the current one keeps serving, then swaps. */
+  /** Builds (or, serving, follows) an index of another embedder while the current one keeps serving, then swaps. */
   switchEmbedder(embedder: Embedder): Promise<BuildSummary | undefined>;
   embedder(): Embedder;
 }
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export function createLiveIndex<Index extends SearchableIndex>(options: {
   backend: IndexBackend<Index>;
@@ -34,7 +44,10 @@ export function createLiveIndex<Index extends SearchableIndex>(options: {
   log: (line: string) => void;
   /** Where a failed build is reported (the server logs it at `error`); defaults to `log`. */
   logError?: (line: string) => void;
+  /** `serve`: never build; follow the versions another process publishes. Default `all`. */
+  role?: 'all' | 'serve';
 }): LiveIndex<Index> {
+  const { backend } = options;
   const logError = options.logError ?? options.log;
   let embedder = options.embedder;
   const state: LiveIndexState<Index> = {
@@ -47,6 +60,8 @@ export function createLiveIndex<Index extends SearchableIndex>(options: {
   };
   let running: Promise<BuildSummary | undefined> | undefined;
   let again = false;
+  /** The backend version of the index served (ROLE=serve). */
+  let servedVersion: string | undefined;
 
   const build = async (): Promise<BuildSummary | undefined> => {
     state.building = true;
@@ -58,7 +73,7 @@ export function createLiveIndex<Index extends SearchableIndex>(options: {
           // A notes folder that cannot be read fails here at once, in plain words (issue 17); the
           // backend checks its own storage (the files backend: INDEX_DIR).
           await checkNotesFolder(options.notesDir);
-          const { index, summary } = await options.backend.update({
+          const { index, summary } = await backend.update({
             notesDir: options.notesDir,
             embedder: target,
             log: options.log,
@@ -81,7 +96,7 @@ export function createLiveIndex<Index extends SearchableIndex>(options: {
             again = true;
           }
         } catch (error) {
-          state.lastError = error instanceof Error ? error.message : String(error);
+          state.lastError = messageOf(error);
           logError(`indexing failed: ${state.lastError}`);
         }
       } while (again);
@@ -93,12 +108,36 @@ export function createLiveIndex<Index extends SearchableIndex>(options: {
     }
   };
 
+  const follow = async (): Promise<BuildSummary | undefined> => {
+    try {
+      const target = embedder;
+      const version = await backend.version(target);
+      if (version !== undefined && (version !== servedVersion || state.current?.embedder !== target)) {
+        const index = await backend.open(target, { log: options.log });
+        if (index !== undefined && target === embedder) {
+          state.current = { index, embedder: target };
+          state.failures = index.manifest.failures;
+          servedVersion = version;
+          options.log(`serving index version ${version} (${index.manifest.chunkCount} chunks)`);
+        }
+      }
+      state.lastError = undefined;
+    } catch (error) {
+      const message = messageOf(error);
+      if (state.lastError !== message) logError(`the index could not be read: ${message}`);
+      state.lastError = message;
+    } finally {
+      running = undefined;
+    }
+    return state.lastSummary;
+  };
+
   const update = (): Promise<BuildSummary | undefined> => {
     if (running !== undefined) {
-      again = true;
+      again = options.role !== 'serve';
       return running;
     }
-    running = build();
+    running = options.role === 'serve' ? follow() : build();
     return running;
   };
 
@@ -106,10 +145,16 @@ export function createLiveIndex<Index extends SearchableIndex>(options: {
     state: () => state,
     embedder: () => embedder,
     async open() {
-      const index = await options.backend.open(embedder, { log: options.log });
-      if (index === undefined) return false;
-      state.current = { index, embedder };
-      return true;
+      try {
+        const index = await backend.open(embedder, { log: options.log });
+        if (index === undefined) return false;
+        state.current = { index, embedder };
+        return true;
+      } catch (error) {
+        state.lastError = messageOf(error);
+        logError(`the index could not be opened: ${state.lastError}`);
+        return false;
+      }
     },
     update,
     switchEmbedder(next) {

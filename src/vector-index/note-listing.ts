@@ -23,9 +23,14 @@ export function listNotes(chunks: readonly IndexedChunk[]): NotesListing {
     if (known === undefined) notes.set(chunk.note, { path: chunk.note, title: chunk.title, tags: [...chunk.tags], chunks: 1 });
     else known.chunks += 1;
   }
+  return listNoteSummaries([...notes.values()]);
+}
+
+/** The listing of notes already summarised (path, title, tags, chunk count), as a backend may keep them. */
+export function listNoteSummaries(notes: readonly NotesListing['notes'][number][]): NotesListing {
   const folders = new Map<string, number>();
   const tags = new Set<string>();
-  for (const note of notes.values()) {
+  for (const note of notes) {
     const parts = note.path.split('/');
     for (let depth = 1; depth < parts.length; depth += 1) {
       const folder = parts.slice(0, depth).join('/');
@@ -36,7 +41,7 @@ export function listNotes(chunks: readonly IndexedChunk[]): NotesListing {
       for (let depth = 1; depth <= parts.length; depth += 1) tags.add(parts.slice(0, depth).join('/'));
     }
   }
-  const noteList = [...notes.values()].sort((a, b) => byText(a.path, b.path));
+  const noteList = [...notes].sort((a, b) => byText(a.path, b.path));
   return {
     notes: noteList,
     folders: [...folders.entries()].map(([path, count]) => ({ path, notes: count })).sort((a, b) => byText(a.path, b.path)),

@@ -1,0 +1,104 @@
+/**
+ * The Postgres + pgvector backend: the index lives in a database that one indexer writes (under the
+ * writer lock) and any number of serving replicas read. Plain SQL through `pg`: LangChain's
+ * PGVectorStore keeps one table of (text, metadata, vector) and searches vectors only, while this
+ * backend needs per-note transactions, a generation swap and BM25 fused with the vector ranking in
+ * one statement.
+ */
+import pg from 'pg';
+import type { IndexBackend } from '../index-backend.ts';
+import { openPostgresIndex, readState, type PostgresIndex } from './postgres-index.ts';
+import { migrate } from './schema.ts';
+import { updatePostgres } from './update-postgres.ts';
+import { acquireWriterLock } from './writer-lock.ts';
+
+export interface PostgresBackendOptions {
+  databaseUrl: string;
+  /** How long a writer's claim lasts without a heartbeat (a killed indexer's claim lapses after it). */
+  leaseMs?: number;
+  /** A second indexer waits for the first instead of failing. */
+  waitForWriter?: boolean;
+  log?: (line: string) => void;
+  /** Connections in the pool (a writer holds one for its lock). */
+  maxConnections?: number;
+}
+
+export const DEFAULT_LEASE_MS = 30_000;
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', '57P03']);
+
+/** Says which database could not be reached (never its password), keeping the driver's error as the cause. */
+function explain(error: unknown, databaseUrl: string): unknown {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const unreachable =
+    (typeof code === 'string' && UNREACHABLE.has(code)) || /timeout exceeded when trying to connect|Connection terminated/i.test(message);
+  if (!unreachable) return error;
+  let where = 'DATABASE_URL';
+  try {
+    const url = new URL(databaseUrl);
+    where = `${url.hostname}:${url.port || '5432'}${url.pathname}`;
+  } catch {
+    // The config validated the URL; keep the generic name otherwise.
+  }
+  return new Error(`the database at ${where} is unreachable: ${message}`, { cause: error });
+}
+
+export function createPostgresBackend(options: PostgresBackendOptions): IndexBackend<PostgresIndex> {
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.maxConnections ?? 4, connectionTimeoutMillis: 5_000 });
+  // An idle connection dropped by the server must not crash the process: the next query reconnects.
+  pool.on('error', (error) => options.log?.(`database connection lost: ${error.message}`));
+  pool.on('connect', (client) => {
+    // HNSW returns at most ef_search rows: room for the deepest ranking a search asks for (k 20 x 5);
+    // a scoped search keeps walking the graph until it has them (pgvector 0.8 iterative scans).
+    void client.query('SET hnsw.ef_search = 100').catch(() => undefined);
+    void client.query('SET hnsw.iterative_scan = strict_order').catch(() => undefined);
+  });
+  let migrated: Promise<void> | undefined;
+  const explained = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      throw explain(error, options.databaseUrl);
+    }
+  };
+  const ready = (): Promise<void> => {
+    migrated ??= migrate(pool).catch((error: unknown) => {
+      migrated = undefined;
+      throw error;
+    });
+    return migrated;
+  };
+  return {
+    kind: 'postgres',
+    open: (embedder) =>
+      explained(async () => {
+        await ready();
+        return openPostgresIndex(pool, embedder);
+      }),
+    update: (updateOptions) =>
+      explained(async () => {
+      await ready();
+      const lock = await acquireWriterLock(pool, updateOptions.embedder.id, {
+        leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+        wait: options.waitForWriter ?? false,
+        signal: updateOptions.signal,
+      });
+      try {
+        const summary = await updatePostgres(pool, lock, updateOptions);
+        const index = await openPostgresIndex(pool, updateOptions.embedder);
+        if (index === undefined) throw new Error('the index just written is not in the database');
+        return { index, summary };
+      } finally {
+        await lock.release().catch(() => undefined);
+      }
+      }),
+    version: (embedder) =>
+      explained(async () => {
+        await ready();
+        const state = await readState(pool, embedder.id);
+        return state === undefined ? undefined : `${state.generation}:${state.version}`;
+      }),
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,255 @@
+/**
+ * The Postgres backend in a team deployment (issue 14), on a real Postgres engine (PGlite over the
+ * wire): one writer at a time, an indexer SIGKILLed mid-update leaves nothing half-visible, serving
+ * replicas (ROLE=serve) agree and follow new index versions, and a database that is down gives a
+ * 503 with the reason, never a crash.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLocalEmbedder } from '../src/embeddings/local-embedder.ts';
+import { createPostgresBackend } from '../src/vector-index/postgres/postgres-backend.ts';
+import { tableSet } from '../src/vector-index/postgres/schema.ts';
+import type { IndexBackend } from '../src/vector-index/index-backend.ts';
+import { postOnce, requestOnce, startComposedServer, until, type ComposedServer } from './support/hardening-app.ts';
+import { REPO_ROOT, createTempDirs, writeNote } from './support/index-fixtures.ts';
+import { spawnLineChild } from './support/line-child.ts';
+import { startPgliteServer, type PgliteServer } from './support/pglite-server.ts';
+
+const temp = createTempDirs();
+const children = new Set<ChildProcess>();
+const closers: Array<() => Promise<unknown>> = [];
+let database: PgliteServer;
+let sql: pg.Pool;
+
+beforeAll(async () => {
+  database = await startPgliteServer();
+  sql = new pg.Pool({ connectionString: database.url, max: 2 });
+  // The database is stopped on purpose below: an idle connection's end is expected then.
+  sql.on('error', () => undefined);
+}, 180_000);
+
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
+  await sql?.end();
+  await database?.close();
+  await temp.cleanup();
+});
+
+function backend(options: { leaseMs?: number; waitForWriter?: boolean } = {}): IndexBackend {
+  const created = createPostgresBackend({ databaseUrl: database.url, ...options });
+  closers.push(() => created.close());
+  return created;
+}
+
+/** `count` notes, each with a marker word saying which version of the notes it is. */
+async function writeNotes(notesDir: string, count: number, version: string): Promise<void> {
+  for (let number = 0; number < count; number++) {
+    await writeNote(
+      notesDir,
+      `team/note-${number}.md`,
+      `# Note ${number}\n\n## Status\n\nThis is release ${version} of note ${number}, about service ${number} and its pager rota.\n\n` +
+        `## Details\n\nThe ${version} runbook for service ${number} lists the dashboards, the alerts and who to call.\n`,
+    );
+  }
+}
+
+/**
+ * What a reader can see must be whole: every note's chunks are exactly the ids its row lists, all
+ * from one version of the note; the counters and term statistics match the rows. Returns the
+ * versions seen per note.
+ */
+async function expectConsistent(embedderId: string): Promise<Map<string, string>> {
+  const state = (await sql.query('SELECT generation, chunk_count, term_total::int AS term_total FROM asknotes_indexes WHERE embedder = $1', [embedderId])).rows[0];
+  const tables = tableSet(embedderId, state.generation);
+  const notes = (await sql.query(`SELECT path, chunk_ids FROM ${tables.notes}`)).rows as { path: string; chunk_ids: string[] }[];
+  const chunks = (await sql.query(`SELECT id, note, text FROM ${tables.chunks} ORDER BY note, ordinal`)).rows as { id: string; note: string; text: string }[];
+  const versions = new Map<string, string>();
+  for (const note of notes) {
+    const own = chunks.filter((chunk) => chunk.note === note.path);
+    expect(own.map((chunk) => chunk.id)).toEqual(note.chunk_ids);
+    const seen = new Set(own.flatMap((chunk) => [...chunk.text.matchAll(/\b(v\d)\b/g)].map((match) => match[1]!)));
+    expect(seen.size, `${note.path} mixes versions ${[...seen].join(', ')}`).toBeLessThanOrEqual(1);
+    versions.set(note.path, [...seen][0] ?? '');
+  }
+  expect(new Set(chunks.map((chunk) => chunk.note))).toEqual(new Set(notes.map((note) => note.path)));
+  expect(state.chunk_count).toBe(chunks.length);
+  const totals = (await sql.query(`SELECT coalesce(sum(term_count), 0)::int AS total FROM ${tables.chunks}`)).rows[0];
+  expect(state.term_total).toBe(totals.total);
+  const drift = await sql.query(
+    `SELECT count(*)::int AS wrong FROM (SELECT u.lexeme, count(*)::int AS n FROM ${tables.chunks} c CROSS JOIN LATERAL unnest(c.terms) AS u(lexeme, positions, weights) GROUP BY u.lexeme) x
+     FULL JOIN (SELECT term, df FROM ${tables.terms} WHERE df > 0) t ON t.term = x.lexeme WHERE t.df IS DISTINCT FROM x.n`,
+  );
+  expect(drift.rows[0].wrong).toBe(0);
+  return versions;
+}
+
+function spawnIndexer(request: { notesDir: string; rebuild?: boolean; leaseMs?: number }) {
+  const indexer = spawnLineChild(join(REPO_ROOT, 'test/support/pg-indexer.ts'), REPO_ROOT, (line) => line, children);
+  void indexer.waitFor((line) => line === 'ready', 'ready').then(() => indexer.child.stdin!.write(`${JSON.stringify({ databaseUrl: database.url, ...request })}\n`), () => undefined);
+  return indexer;
+}
+
+describe('one writer at a time', { timeout: 120_000 }, () => {
+  it('a second indexer is turned away with a clear message, or waits for the first when asked to', async () => {
+    const notesDir = await temp.make('asknotes-pg-lock-');
+    await writeNotes(notesDir, 12, 'v1');
+    const embedder = createLocalEmbedder({ dimensions: 128 });
+    const [first, second] = await Promise.allSettled([
+      backend().update({ notesDir, embedder }),
+      backend().update({ notesDir, embedder: createLocalEmbedder({ dimensions: 128 }) }),
+    ]);
+    const outcomes = [first, second].map((outcome) => outcome.status).sort();
+    expect(outcomes).toEqual(['fulfilled', 'rejected']);
+    const refused = [first, second].find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult;
+    expect(String(refused.reason)).toMatch(/another indexer \(.+, last seen \d+ s ago\) is writing the index for local:.*only one indexer writes at a time/);
+    await expectConsistent(embedder.id);
+
+    // With waiting, the second runs after the first; both succeed and the index stays whole.
+    await writeNotes(notesDir, 12, 'v2');
+    const [a, b] = await Promise.all([
+      backend({ waitForWriter: true }).update({ notesDir, embedder }),
+      backend({ waitForWriter: true }).update({ notesDir, embedder: createLocalEmbedder({ dimensions: 128 }) }),
+    ]);
+    expect([a.summary.wroteGeneration, b.summary.wroteGeneration].sort()).toEqual([false, true]);
+    const versions = await expectConsistent(embedder.id);
+    expect(new Set(versions.values())).toEqual(new Set(['v2']));
+  });
+});
+
+describe('SIGKILL of the indexer', { timeout: 180_000 }, () => {
+  const embedder = createLocalEmbedder();
+  let notesDir: string;
+
+  beforeAll(async () => {
+    notesDir = await temp.make('asknotes-pg-kill-');
+    await writeNotes(notesDir, 150, 'v1');
+    await backend().update({ notesDir, embedder });
+  });
+
+  it('mid-update leaves every note whole (old or new), and the next indexer finishes the job', async () => {
+    await writeNotes(notesDir, 150, 'v2');
+    const indexer = spawnIndexer({ notesDir, leaseMs: 1000 });
+    await indexer.waitFor((line) => line === 'phase write', 'the write phase');
+    // Killed once the first notes are committed: mid-update, not before or after it.
+    const tables = tableSet(embedder.id, (await sql.query('SELECT generation FROM asknotes_indexes WHERE embedder = $1', [embedder.id])).rows[0].generation);
+    await until(
+      async () => (await sql.query(`SELECT count(*)::int AS n FROM ${tables.chunks} WHERE text LIKE '%release v2%'`)).rows[0]?.n > 0 || !indexer.running(),
+      20_000,
+      'no note was updated',
+    );
+    indexer.child.kill('SIGKILL');
+    await indexer.exited;
+    const versions = await expectConsistent(embedder.id);
+    const updated = [...versions.values()].filter((version) => version === 'v2').length;
+    console.log(`killed after ${updated} of ${versions.size} notes were updated`);
+    expect(updated).toBeGreaterThan(0);
+
+    // The killed indexer's lease lapses (1 s here); the next indexer takes over and completes.
+    const { summary } = await backend({ waitForWriter: true, leaseMs: 1000 }).update({ notesDir, embedder });
+    expect(summary.wroteGeneration || updated === versions.size).toBe(true);
+    const after = await expectConsistent(embedder.id);
+    expect(new Set(after.values())).toEqual(new Set(['v2']));
+  });
+
+  it('mid-rebuild leaves the live generation untouched; the next rebuild replaces the leftovers', async () => {
+    const before = (await sql.query('SELECT generation, version::text AS version, chunk_count FROM asknotes_indexes WHERE embedder = $1', [embedder.id])).rows[0];
+    const indexer = spawnIndexer({ notesDir, rebuild: true, leaseMs: 1000 });
+    await indexer.waitFor((line) => line === 'phase write', 'the write phase');
+    // Killed while the next generation is being filled beside the live one.
+    const aside = tableSet(embedder.id, before.generation + 1);
+    await until(
+      async () => (await sql.query('SELECT to_regclass($1) IS NOT NULL AS found', [aside.chunks])).rows[0]?.found === true || !indexer.running(),
+      20_000,
+      'the rebuild did not start writing',
+    );
+    indexer.child.kill('SIGKILL');
+    await indexer.exited;
+    const during = (await sql.query('SELECT generation, version::text AS version, chunk_count FROM asknotes_indexes WHERE embedder = $1', [embedder.id])).rows[0];
+    if (!indexer.lines.some((line) => line.startsWith('done'))) expect(during).toEqual(before);
+    await expectConsistent(embedder.id);
+
+    const rebuilt = await backend({ waitForWriter: true, leaseMs: 1000 }).update({ notesDir, embedder, rebuild: true });
+    expect(rebuilt.summary.chunks).toBe(before.chunk_count);
+    await expectConsistent(embedder.id);
+    const prefix = tableSet(embedder.id, 0).chunks.replace(/"/g, '').replace(/0_chunks$/, '');
+    const tables = (await sql.query(`SELECT tablename FROM pg_tables WHERE starts_with(tablename, $1) AND tablename LIKE '%\\_chunks'`, [prefix])).rows;
+    expect(tables.length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('ROLE=serve replicas', { timeout: 180_000 }, () => {
+  const servers: ComposedServer[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => server.close()));
+  });
+
+  async function ask(server: ComposedServer, question: string) {
+    const exchange = await postOnce(server.url, '/ask', JSON.stringify({ question, k: 3 }));
+    return { status: exchange.status, body: JSON.parse(exchange.body || '{}') as { sources?: { id: string; note: string }[]; error?: { code: string; message: string } } };
+  }
+
+  it('two replicas agree, never write, and both see a new note within seconds of the indexer publishing it', async () => {
+    const notesDir = await temp.make('asknotes-pg-serve-');
+    await writeNotes(notesDir, 5, 'v1');
+    const indexer = backend();
+    const embedder = createLocalEmbedder();
+    await indexer.update({ notesDir, embedder });
+    const env = { INDEX_BACKEND: 'postgres', DATABASE_URL: database.url, ROLE: 'serve', INDEX_FOLLOW_MS: '200' };
+    for (let replica = 0; replica < 2; replica++) {
+      const server = await startComposedServer({ env });
+      servers.push(server);
+      await server.ready(60_000);
+    }
+    const question = 'What does the runbook for service 3 list?';
+    const [one, two] = await Promise.all(servers.map((server) => ask(server, question)));
+    expect(one!.status).toBe(200);
+    expect(one!.body.sources!.map((source) => source.id)).toEqual(two!.body.sources!.map((source) => source.id));
+    const version = await indexer.version(embedder);
+    // A replica's reindex re-reads the shared index; it never builds.
+    expect((await postOnce(servers[0]!.url, '/reindex', '')).status).toBe(202);
+
+    await writeNote(notesDir, 'team/heron.md', '# Heron feeder\n\nThe heron feeder jams on Tuesdays; reset it with the red lever.\n');
+    await indexer.update({ notesDir, embedder });
+    const published = Date.now();
+    for (const server of servers) {
+      await until(async () => (await ask(server, 'When does the heron feeder jam?')).body.sources?.[0]?.note === 'team/heron.md', 15_000, 'a replica did not follow');
+    }
+    console.log(`both replicas served the new note ${((Date.now() - published) / 1000).toFixed(1)} s after it was published`);
+    const versions = await Promise.all(servers.map(async (server) => JSON.parse((await requestOnce(server.url, 'GET', '/readyz', undefined)).body).index.chunks));
+    expect(versions[0]).toBe(versions[1]);
+    expect(await indexer.version(embedder)).not.toBe(version);
+    // Nothing but the indexer wrote: no writer claim is left, and no replica took one.
+    expect((await sql.query('SELECT count(*)::int AS n FROM asknotes_writers')).rows[0].n).toBe(0);
+  });
+});
+
+describe('a database that is down', { timeout: 120_000 }, () => {
+  it('a bad DATABASE_URL stops start-up with a message naming it', async () => {
+    await expect(startComposedServer({ env: { INDEX_BACKEND: 'postgres', DATABASE_URL: 'mysql://nope' } })).rejects.toThrow(/DATABASE_URL/);
+    await expect(startComposedServer({ env: { INDEX_BACKEND: 'postgres' } })).rejects.toThrow(/DATABASE_URL/);
+  });
+
+  it('gives 503 with the reason while down, never crashes, and serves once it is back', async () => {
+    await database.stop();
+    const server = await startComposedServer({ env: { INDEX_BACKEND: 'postgres', DATABASE_URL: database.url, INDEX_FOLLOW_MS: '200' } });
+    closers.push(() => server.close());
+    try {
+      expect((await requestOnce(server.url, 'GET', '/healthz', undefined)).status).toBe(200);
+      await until(async () => JSON.parse((await requestOnce(server.url, 'GET', '/readyz', undefined)).body).reason?.includes('unreachable') === true, 10_000, 'readyz did not explain');
+      const readyz = await requestOnce(server.url, 'GET', '/readyz', undefined);
+      expect(readyz.status).toBe(503);
+      expect(JSON.parse(readyz.body).reason).toMatch(/database .* is unreachable/);
+      const asked = await postOnce(server.url, '/ask', JSON.stringify({ question: 'anything?' }));
+      expect(asked.status).toBe(503);
+      expect(JSON.parse(asked.body).error.code).toBe('index_not_ready');
+    } finally {
+      await database.restart();
+    }
+    await server.ready(60_000);
+    expect((await postOnce(server.url, '/ask', JSON.stringify({ question: 'What is the default depends_on condition?' }))).status).toBe(200);
+  });
+});
