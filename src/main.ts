@@ -7,6 +7,7 @@
 import { ConfigError, parseConfig, type Config } from './config.ts';
 import { createAnswerEngine } from './answer/answer-engine.ts';
 import { createModeTracker } from './answer/answer-mode.ts';
+import { createChatModelCatalog } from './answer/chat-models.ts';
 import { createModelWarmer, type ModelWarmer } from './answer/warm-models.ts';
 import { isEntryPoint } from './cli/is-entry-point.ts';
 import { chooseEmbedder } from './embeddings/create-embedder.ts';
@@ -165,11 +166,18 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
     warn: (message, fields) => log.warn(message, fields),
   });
 
+  const models = createChatModelCatalog({
+    baseUrl: config.ollamaHost,
+    defaultModel: config.chatModel,
+    // Listing asks /api/show once per model not seen before: allow a little more than one probe.
+    timeoutMs: config.ollamaConnectTimeoutMs * 2,
+  });
   const app = createApp({
     answer,
     readiness: () => readiness(live, tracker, warmer),
     indexStatus: () => indexStatus(live),
     listNotes: () => notesListing(live),
+    listModels: (signal) => models.list(signal),
     reindex: () => live.update(),
     readNote,
     library,

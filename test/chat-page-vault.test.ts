@@ -16,6 +16,7 @@ import type { ServerDeps } from '../src/server/server-deps.ts';
 import { browserSkipReason, launchChromium } from './support/browser.ts';
 import { makePdf } from './support/make-pdf.ts';
 import { startPageServer, type PageServer } from './support/page-server.ts';
+import { sampleModels } from './support/start-test-server.ts';
 
 const PAGE_TWO = ['Offices', 'The new office opens in Porto in June.', 'The Lyon office closes.'];
 const PLANNING = '# Planning\n\nThe owner is [[People/Ada Quill|Ada]], see ![[Annual.pdf]].\n\nBudget is fixed.\n';
@@ -68,6 +69,7 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
       reindex: () => undefined,
       readNote: async (path) => (Object.hasOwn(indexed, path) ? readNoteFile(folder, path) : undefined),
       listNotes: () => ({ notes: [], folders: [], tags: [] }),
+      listModels: async () => sampleModels(),
       noteFiles: createNoteFiles({ notesDir: folder, indexed: () => indexed }),
       topK: 4,
       maxConcurrentAnswers: 4,

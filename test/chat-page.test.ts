@@ -15,6 +15,7 @@ import { silentLogger } from '../src/server/logger.ts';
 import type { Readiness, ServerDeps } from '../src/server/server-deps.ts';
 import { browserSkipReason, launchChromium } from './support/browser.ts';
 import { startPageServer } from './support/page-server.ts';
+import { sampleModels } from './support/start-test-server.ts';
 import type { PageServer } from './support/page-server.ts';
 import { CONTENT_SECURITY_POLICY } from '../src/server/security-headers.ts';
 
@@ -146,6 +147,7 @@ function fakeDeps(answer: AnswerFn, overrides: Partial<ServerDeps> = {}, notes =
     readiness: () => readyWithOllama,
     indexStatus: () => ({ state: 'idle', embedder: 'ollama:nomic-embed-text', notes: [] }),
     listNotes: () => ({ notes: [], folders: [], tags: [] }),
+    listModels: async () => sampleModels(),
     reindex: () => undefined,
     readNote: async (path) => notes.get(path),
     topK: 4,

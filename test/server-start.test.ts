@@ -12,6 +12,7 @@ import {
   readyReadiness,
   sampleIndexStatus,
   sampleListing,
+  sampleModels,
   scriptedAnswer,
 } from './support/start-test-server.ts';
 import type { ScriptedAnswer } from './support/start-test-server.ts';
@@ -43,6 +44,7 @@ async function start(fake: ScriptedAnswer, host = '127.0.0.1', requestTimeoutMs?
     readiness: () => readyReadiness(),
     indexStatus: () => sampleIndexStatus(),
     listNotes: () => sampleListing(),
+    listModels: async () => sampleModels(),
     reindex: () => {},
     readNote: async () => undefined,
     topK: 4,

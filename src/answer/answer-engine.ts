@@ -25,6 +25,11 @@ export interface AnswerEngineDeps {
   /** The index and the embedder that built it, or undefined while the first build runs. */
   current(): { index: SearchableIndex; embedder: Embedder } | undefined;
   mode(): AnswerModeState;
+  /**
+   * The mode for a request naming its own chat model (`/ask` `model`); may throw `model_not_found`.
+   * Without it, such a request uses `mode()` with the model swapped in.
+   */
+  modeFor?: (model: string, signal: AbortSignal) => Promise<AnswerModeState>;
   topK: number;
   /**
    * With LLM=auto: called when Ollama fails before its first token. Returning a notice makes this answer
@@ -57,7 +62,7 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
     throw new AppError('index_not_ready', 'The notes are still being indexed. Try again in a few seconds.');
   }
   const { index, embedder } = loaded;
-  let state = deps.mode();
+  let state = await modeOf(deps, request.model, signal);
   const elapsed = (since: number) => Math.round(performance.now() - since);
 
   if (request.rag === false) {
@@ -161,6 +166,15 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
   const composed = composeExtractiveAnswer(query, shown);
   yield { type: 'delta', text: composed.answer };
   yield { type: 'done', answer: composed.answer, answerable: true, cited: composed.cited, timings: timings(generationStarted) };
+}
+
+async function modeOf(deps: AnswerEngineDeps, model: string | undefined, signal: AbortSignal): Promise<AnswerModeState> {
+  if (model === undefined) return deps.mode();
+  if (deps.modeFor !== undefined) return deps.modeFor(model, signal);
+  const state = deps.mode();
+  if (state.mode === 'ollama') return { ...state, chat: { ...state.chat, model } };
+  if (state.mode === 'openai') return { ...state, chat: { ...state.chat, model } };
+  return state;
 }
 
 /** The answer when a scope selects no note at all. */

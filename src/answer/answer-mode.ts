@@ -6,7 +6,7 @@
  * one line per switch.
  */
 import type { Config } from '../config.ts';
-import type { AppError } from '../errors.ts';
+import { AppError, modelNotFound } from '../errors.ts';
 import { hasModel, probeOllama, type OllamaProbe } from '../embeddings/ollama-probe.ts';
 import { probeOpenAI, servesModel } from '../embeddings/openai-probe.ts';
 import { extractiveNotice, type AnswerModeState } from './answer-engine.ts';
@@ -42,6 +42,13 @@ export interface ModelServerState {
 export interface ModeTracker {
   mode(): AnswerModeState;
   server(): ModelServerState;
+  /**
+   * The mode for an answer that asks for a chat model of its own (`/ask` `model`, issue 15): that
+   * model on the model server when it serves it; `model_not_found` (naming the fix) when the server is
+   * there without it, after one fresh look (it may have just been pulled); with the server away, what
+   * `mode()` says (extractive with its notice; LLM=ollama|openai tries and fails as `llm_unavailable`).
+   */
+  modeFor(model: string, signal?: AbortSignal): Promise<AnswerModeState>;
   /** Probes the model server now; resolves with the (possibly changed) mode. */
   check(signal?: AbortSignal): Promise<AnswerModeState>;
   /** The model server just failed an answer: with LLM=auto, answer extractively until the next check says otherwise. */
@@ -92,8 +99,12 @@ function providerWords(config: ModeConfig): ProviderWords {
   };
 }
 
+/** A missing model is looked for again at most this often (a client could ask for one per request). */
+const RECHECK_MISSING_MS = 2_000;
+
 export function createModeTracker(config: ModeConfig, log: (line: string) => void): ModeTracker {
   let probe: OllamaProbe | undefined;
+  let probedAt = 0;
   let lastDescription = '';
   const words = providerWords(config);
 
@@ -131,6 +142,29 @@ export function createModeTracker(config: ModeConfig, log: (line: string) => voi
     return { mode: 'extractive', notice: notice(why) };
   };
 
+  const check = async (signal?: AbortSignal): Promise<AnswerModeState> => {
+    probe = await words.probe(signal);
+    probedAt = Date.now();
+    logChange();
+    return mode();
+  };
+
+  const modeFor = async (model: string, signal?: AbortSignal): Promise<AnswerModeState> => {
+    if (config.llm === 'none') return mode();
+    const asked: AnswerModeState =
+      words.chat.mode === 'openai' ? { mode: 'openai', chat: { ...words.chat.chat, model } } : { mode: 'ollama', chat: { ...words.chat.chat, model } };
+    if (probe?.reachable === true && !words.serves(probe.models, model) && Date.now() - probedAt >= RECHECK_MISSING_MS) {
+      await check(signal);
+    }
+    if (probe?.reachable !== true) return config.llm === 'auto' ? mode() : asked;
+    if (!words.serves(probe.models, model)) {
+      throw config.llmProvider === 'ollama'
+        ? modelNotFound(model)
+        : new AppError('model_not_found', `${words.name} does not serve "${model}": ${words.serveFix([model])}`);
+    }
+    return asked;
+  };
+
   const describe = () => {
     const current = mode();
     return current.mode !== 'extractive'
@@ -149,11 +183,8 @@ export function createModeTracker(config: ModeConfig, log: (line: string) => voi
   return {
     mode,
     server,
-    async check(signal) {
-      probe = await words.probe(signal);
-      logChange();
-      return mode();
-    },
+    modeFor,
+    check,
     markUnavailable(error) {
       if (config.llm !== 'auto') return undefined;
       probe = { reachable: false, models: [], error: error.message };

@@ -17,6 +17,8 @@ export interface AskRequest {
   /** false = ask the chat model directly, without notes. */
   rag?: boolean;
   history?: HistoryTurn[];
+  /** An installed Ollama chat model to answer with instead of CHAT_MODEL (`GET /models` lists them). */
+  model?: string;
   /** Only notes matching these globs and/or tags are searched (`scope.ts`). */
   filter?: ScopeFilter;
 }

@@ -31,6 +31,7 @@ export function composeAnswering(options: {
   const answer = createAnswerEngine({
     current,
     mode: () => tracker.mode(),
+    modeFor: (model, signal) => tracker.modeFor(model, signal),
     topK: options.topK,
     onOllamaUnavailable: (error) => {
       const notice = tracker.markUnavailable(error);

@@ -13,6 +13,10 @@ export const MAX_HISTORY_TURNS = 20;
 /** A turn's own bound; the 64 KiB body limit bounds the total anyway. */
 export const MAX_HISTORY_TURN_CHARS = 16_000;
 
+/** Ollama's model names: `[host/][namespace/]model[:tag]`, letters, digits, `._-`. */
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*(?:\/[A-Za-z0-9][A-Za-z0-9._-]*){0,2}(?::[A-Za-z0-9][A-Za-z0-9._-]*)?$/;
+export const MAX_MODEL_CHARS = 200;
+
 const globSchema = z.string({ error: 'must be a string (a glob over note paths)' }).superRefine((glob, context) => {
   const problem = globProblem(glob);
   if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
@@ -73,6 +77,12 @@ const askBodySchema = z.object(
       .max(MAX_HISTORY_TURNS, { error: `must have at most ${MAX_HISTORY_TURNS} turns` })
       .optional(),
     filter: filterSchema.optional(),
+    model: z
+      .string({ error: 'must be a string (an Ollama model name)' })
+      .trim()
+      .regex(MODEL_NAME, { error: 'must be an Ollama model name such as "llama3.2" or "qwen2.5:7b"' })
+      .max(MAX_MODEL_CHARS, { error: `must be at most ${MAX_MODEL_CHARS} characters` })
+      .optional(),
   },
   { error: 'must be a JSON object' },
 );
@@ -90,11 +100,12 @@ export function parseAskBody(body: unknown): ParsedAskBody {
     const field = issue && issue.path.length > 0 ? `"${issue.path.map(String).join('.')}" ` : 'The request body ';
     throw new AppError('invalid_request', `${field}${issue?.message ?? 'is invalid'}.`);
   }
-  const { question, k, rag, history, stream, filter } = result.data;
+  const { question, k, rag, history, stream, filter, model } = result.data;
   const request: AskRequest = { question };
   if (k !== undefined) request.k = k;
   if (rag !== undefined) request.rag = rag;
   if (history !== undefined) request.history = history;
+  if (model !== undefined) request.model = model;
   if (filter !== undefined) {
     const scope: ScopeFilter = {};
     if (filter.notes !== undefined) scope.notes = filter.notes;

@@ -77,6 +77,21 @@ export function createApp(deps: ServerDeps): express.Express {
     if (listing === undefined) throw new AppError('index_not_ready', 'The first index build is still running; the notes are listed once it is done.');
     res.json(listing);
   });
+  app.get('/models', async (_req, res) => {
+    const controller = new AbortController();
+    const stop = (): void => {
+      if (!res.writableFinished) controller.abort();
+    };
+    res.on('close', stop);
+    try {
+      const report = await deps.listModels(controller.signal);
+      if (!controller.signal.aborted) res.json(report);
+    } catch (error) {
+      if (!controller.signal.aborted) throw error;
+    } finally {
+      res.off('close', stop);
+    }
+  });
   app.post('/reindex', ...jsonBody({ bodyRequired: false }), (_req, res) => {
     const started = deps.reindex();
     // The build runs on after the 202; its failures surface in /index/status and the log.

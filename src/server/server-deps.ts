@@ -4,10 +4,11 @@
  * and tests hand in fakes.
  */
 import type { AnswerFn, AnswerMode } from '../answer/answer-types.ts';
+import type { ModelsReport } from '../answer/chat-models.ts';
 import type { NoteFiles } from '../notes/note-files.ts';
 import type { NotesListing } from '../vector-index/note-listing.ts';
 
-export type { NotesListing };
+export type { ModelsReport, NotesListing };
 import type { NotesLibrary } from '../library/notes-library.ts';
 import type { Logger } from './logger.ts';
 
@@ -104,6 +105,8 @@ export interface ServerDeps {
   indexStatus(): IndexStatusReport;
   /** `GET /index/notes`: notes, folders and tags of the loaded index; undefined before the first build. */
   listNotes(): NotesListing | undefined;
+  /** `GET /models`: the installed Ollama chat models, CHAT_MODEL marked. */
+  listModels(signal: AbortSignal): Promise<ModelsReport>;
   /** Starts an incremental re-index and returns at once; a returned promise is only watched for failure. */
   reindex(): void | Promise<unknown>;
   /**

@@ -9,7 +9,7 @@ import type { AnswerEvent, AnswerFn, AskRequest, DoneEvent, Source, SourcesEvent
 import { createApp } from '../../src/server/create-app.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import type { Logger } from '../../src/server/logger.ts';
-import type { IndexStatusReport, NotesListing, Readiness, ServerDeps } from '../../src/server/server-deps.ts';
+import type { IndexStatusReport, ModelsReport, NotesListing, Readiness, ServerDeps } from '../../src/server/server-deps.ts';
 import { startServer } from '../../src/server/start-server.ts';
 
 export interface LogLine {
@@ -186,6 +186,17 @@ export function sampleListing(): NotesListing {
   };
 }
 
+export function sampleModels(): ModelsReport {
+  return {
+    default: 'llama3.2',
+    reachable: true,
+    models: [
+      { name: 'qwen2.5:latest', default: false, family: 'qwen2', parameterSize: '7.6B' },
+      { name: 'llama3.2:latest', default: true, family: 'llama', parameterSize: '3.2B' },
+    ],
+  };
+}
+
 export interface TestServer {
   url: string;
   server: Server;
@@ -202,6 +213,7 @@ export async function startTestServer(overrides: Partial<ServerDeps> = {}): Prom
     readiness: () => readyReadiness(),
     indexStatus: () => sampleIndexStatus(),
     listNotes: () => sampleListing(),
+    listModels: async () => sampleModels(),
     reindex: () => {},
     readNote: async (relativePath) => (relativePath === 'dockercon-2023.md' ? '# DockerCon 2023\n' : undefined),
     topK: 4,
