@@ -11,6 +11,7 @@ import { createChatModelCatalog } from './answer/chat-models.ts';
 import { createModelWarmer, type ModelWarmer } from './answer/warm-models.ts';
 import { isEntryPoint } from './cli/is-entry-point.ts';
 import { chooseEmbedder } from './embeddings/create-embedder.ts';
+import { createLocalEmbedder } from './embeddings/local-embedder.ts';
 import { composeAnswering } from './library/compose-answering.ts';
 import { createNoteFiles } from './notes/note-files.ts';
 import { watchNotes } from './notes/watch-notes.ts';
@@ -109,6 +110,16 @@ function indexStatus(live: LiveIndex): IndexStatusReport {
   };
 }
 
+/** Said with each answer while another embedder's index is built behind the one answering. */
+function switchNotice(live: LiveIndex): string | undefined {
+  const state = live.state();
+  const serving = state.current?.embedder.id;
+  const target = live.embedder().id;
+  if (serving === undefined || serving === target) return undefined;
+  const progress = state.progress?.phase === 'embed' ? ` (${state.progress.done} of ${state.progress.total} chunks so far)` : '';
+  return `Answered from the ${serving} index while ${target} indexes your notes${progress}; answers switch to it when it is done.`;
+}
+
 /** One listing per loaded index (a generation never changes once loaded). */
 const listings = new WeakMap<object, NotesListing>();
 
@@ -164,6 +175,7 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
     tracker,
     recheck: checkOllama,
     warn: (message, fields) => log.warn(message, fields),
+    indexNotice: () => switchNotice(live),
   });
 
   const models = createChatModelCatalog({
@@ -209,13 +221,16 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
     await live.update();
     every(config.indexFollowMs, () => void live.update());
   } else {
-    // An existing index serves at once; the incremental update then runs in the background. A
-    // backend that cannot be reached (a database down) is retried until it answers, never crashed on.
+    // An existing index serves at once; the incremental update then runs in the background. With no
+    // Ollama index yet, the built-in one is built first (seconds) and answers until Ollama's is ready.
+    // A backend that cannot be reached (a database down) is retried until it answers, never crashed on.
     let starting = false;
+    const quick = createLocalEmbedder();
     const begin = async (): Promise<boolean> => {
       const opened = await live.open();
       if (!opened && live.state().lastError !== undefined) return false;
-      void live.update();
+      if (!opened && config.embeddings === 'auto' && live.embedder().id !== quick.id) void live.warmStart(quick);
+      else void live.update();
       return true;
     };
     if (!(await begin())) {

@@ -220,4 +220,36 @@ describe('createLiveIndex', () => {
     // The first embedder's index stays on disk, in its own folder, for a switch back.
     expect(existsSync(before.index.directory)).toBe(true);
   });
+
+  it('warmStart serves the quick embedder\'s index at once, builds the main one behind it, then swaps', async () => {
+    const slow = gatedEmbedder(createLocalEmbedder({ dimensions: 256 }));
+    const quick = createLocalEmbedder();
+    const lines: string[] = [];
+    const live = createLiveIndex({ notesDir, indexDir, embedder: slow.embedder, log: (line) => lines.push(line) });
+    expect(await live.open()).toBe(false);
+    const warming = live.warmStart(quick);
+    await slow.entered;
+    // The slow build is under way; the quick index already answers.
+    const serving = live.state().current!;
+    expect(serving.embedder).toBe(quick);
+    expect(serving.index.manifest.embedder).toBe(quick.id);
+    expect(live.state().building).toBe(true);
+    const hits = await retrieve(serving.index, serving.embedder, 'depends_on condition', { k: 2 });
+    expect(hits).toHaveLength(2);
+    expect(lines).toContain(`serving the ${quick.id} index while the ${slow.embedder.id} index is built`);
+    slow.open();
+    await warming;
+    expect(live.state().current?.embedder).toBe(slow.embedder);
+    expect(live.state().current?.index.manifest.dimensions).toBe(256);
+  });
+
+  it('warmStart never replaces an index the main build already swapped in', async () => {
+    const main = createLocalEmbedder({ dimensions: 256 });
+    const live = createLiveIndex({ notesDir, indexDir, embedder: main, log: () => {} });
+    await live.update();
+    const built = live.state().current;
+    await live.warmStart(createLocalEmbedder());
+    expect(live.state().current?.embedder).toBe(main);
+    expect(live.state().current?.index.directory).toBe(built?.index.directory);
+  });
 });

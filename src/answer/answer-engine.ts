@@ -31,6 +31,8 @@ export interface AnswerEngineDeps {
    */
   modeFor?: (model: string, signal: AbortSignal) => Promise<AnswerModeState>;
   topK: number;
+  /** Something to say about the index answering, e.g. that a better one is being built behind it. */
+  indexNotice?: () => string | undefined;
   /**
    * With LLM=auto: called when Ollama fails before its first token. Returning a notice makes this answer
    * extractive instead of failing (the caller also re-checks Ollama).
@@ -113,14 +115,18 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
     generation_ms: elapsed(generationStarted),
     total_ms: elapsed(started),
   });
-  const sourcesEvent = (mode: AnswerModeState['mode'], notice?: string): SourcesEvent => ({
-    type: 'sources',
-    sources,
-    mode,
-    model: mode !== 'extractive' && state.mode !== 'extractive' ? state.chat.model : null,
-    embedder: embedder.id,
-    ...(notice === undefined ? {} : { notice }),
-  });
+  const indexNotice = deps.indexNotice?.();
+  const sourcesEvent = (mode: AnswerModeState['mode'], modeNotice?: string): SourcesEvent => {
+    const notice = [modeNotice, indexNotice].filter((part) => part !== undefined).join(' ');
+    return {
+      type: 'sources',
+      sources,
+      mode,
+      model: mode !== 'extractive' && state.mode !== 'extractive' ? state.chat.model : null,
+      embedder: embedder.id,
+      ...(notice === '' ? {} : { notice }),
+    };
+  };
 
   if (!judgement.answerable) {
     const generationStarted = performance.now();

@@ -25,6 +25,8 @@ export function composeAnswering(options: {
   recheck?: () => Promise<unknown>;
   /** Warnings about answers (a cut prompt), for the log. */
   warn?: AnswerEngineDeps['warn'];
+  /** Said with each answer, e.g. that a better index is being built behind the one answering (issue 15). */
+  indexNotice?: () => string | undefined;
 }): Answering {
   const { live, tracker } = options;
   const current = () => live.state().current;
@@ -32,6 +34,7 @@ export function composeAnswering(options: {
     current,
     mode: () => tracker.mode(),
     modeFor: (model, signal) => tracker.modeFor(model, signal),
+    ...(options.indexNotice === undefined ? {} : { indexNotice: options.indexNotice }),
     topK: options.topK,
     onOllamaUnavailable: (error) => {
       const notice = tracker.markUnavailable(error);

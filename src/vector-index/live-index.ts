@@ -32,6 +32,12 @@ export interface LiveIndex<Index extends SearchableIndex = SearchableIndex> {
   update(): Promise<BuildSummary | undefined>;
   /** Builds (or, serving, follows) an index of another embedder while the current one keeps serving, then swaps. */
   switchEmbedder(embedder: Embedder): Promise<BuildSummary | undefined>;
+  /**
+   * First start without an index of this embedder (issue 15): opens or builds `quick`'s index (the
+   * built-in embedder: seconds, where Ollama takes minutes on a large folder) and serves it, then
+   * builds this embedder's index behind it and swaps it in, as a later switch of embedder does.
+   */
+  warmStart(quick: Embedder): Promise<BuildSummary | undefined>;
   embedder(): Embedder;
 }
 
@@ -157,6 +163,20 @@ export function createLiveIndex<Index extends SearchableIndex>(options: {
       }
     },
     update,
+    async warmStart(quick) {
+      try {
+        // An update, not just an open: the quick index may be from before notes changed (an unchanged one loads as is).
+        const { index } = await updateIndex({ notesDir: options.notesDir, indexDir: options.indexDir, embedder: quick, log: options.log });
+        // Whatever the main build has swapped in meanwhile is better; never replace it.
+        if (state.current === undefined) {
+          state.current = { index, embedder: quick };
+          options.log(`serving the ${quick.id} index while the ${embedder.id} index is built`);
+        }
+      } catch (error) {
+        options.log(`the ${quick.id} index could not be built (${error instanceof Error ? error.message : String(error)}); waiting for ${embedder.id}`);
+      }
+      return update();
+    },
     switchEmbedder(next) {
       embedder = next;
       return update();
