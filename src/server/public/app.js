@@ -5,11 +5,19 @@
  * (textContent); only model output goes through Markdown, and that through DOMPurify (render-answer.js).
  */
 import { NeedsTokenError, apiFetch, readError, tokenDialogOpen } from './api.js';
+import { newConversation, openConversationStore, titleFrom } from './conversation-store.js';
 import { byId } from './dom.js';
-import { closeNote, noteLinkTarget, noteOpen, openLinkedNote, openNote } from './note-panel.js';
+import { conversationToMarkdown, exportFileName } from './export-markdown.js';
+import { closeNote, currentNotePath, noteLinkTarget, noteOpen, openLinkedNote, openNote } from './note-panel.js';
+import { loadModels, loadScopes, modelValue, scopeFilter, scopeValue, setModelValue, setScopeValue } from './pickers.js';
+import { createSidebar } from './sidebar.js';
 import { readServerSentEvents } from './sse.js';
 import { refreshStatus, status } from './status-bar.js';
 import { Turn, forgetNotice, turnByElement } from './turn.js';
+
+/** @typedef {import('./conversation-store.js').Conversation} Conversation */
+
+const CURRENT_KEY = 'asknotes.currentConversation';
 
 /** @typedef {import('./turn.js').HistoryTurn} HistoryTurn */
 
@@ -27,9 +35,132 @@ const ui = {
   stop: byId('stop', HTMLButtonElement),
   rag: byId('rag', HTMLInputElement),
   newChat: byId('new-chat', HTMLButtonElement),
+  exportButton: byId('export', HTMLButtonElement),
+  sidebarToggle: byId('sidebar-toggle', HTMLButtonElement),
+  changed: byId('changed-notice', HTMLElement),
   noteClose: byId('note-close', HTMLButtonElement),
   noteBody: byId('note-body', HTMLElement),
+  noteAsk: byId('note-ask', HTMLButtonElement),
 };
+
+const store = await openConversationStore();
+/** The conversation on screen; saved once it has a first question. @type {Conversation} */
+let conversation = newConversation();
+const sidebar = createSidebar({
+  store,
+  currentId: () => conversation.id,
+  onOpen: (saved) => void openConversation(saved.id),
+  onDeleted: (id) => {
+    if (id === conversation.id) newChat();
+  },
+});
+
+/** Remembers which conversation is open, so a reload reopens it. @param {string | null} id */
+function rememberCurrent(id) {
+  try {
+    if (id === null) localStorage.removeItem(CURRENT_KEY);
+    else localStorage.setItem(CURRENT_KEY, id);
+  } catch {
+    /* storage disabled */
+  }
+}
+
+/** The hashes of the notes a conversation cites, from `/index/status`. @returns {Promise<Map<string, string> | null>} */
+async function noteHashes() {
+  try {
+    const response = await apiFetch('index/status', { headers: { Accept: 'application/json' } });
+    if (!response.ok) return null;
+    /** @type {{ notes?: { path: string, hash: string | null }[] }} */
+    const body = await response.json();
+    return new Map((body.notes ?? []).filter((note) => note.hash !== null).map((note) => [note.path, /** @type {string} */ (note.hash)]));
+  } catch {
+    return null;
+  }
+}
+
+/** Saves the conversation on screen (after each answer). */
+async function saveConversation() {
+  const saved = turns.map((turn) => turn.toSaved());
+  if (saved.length === 0) return;
+  if (conversation.title === '') conversation.title = titleFrom(saved[0]?.question ?? '');
+  conversation.turns = saved;
+  conversation.updatedAt = Date.now();
+  conversation.model = modelValue() || null;
+  conversation.scope = scopeValue() === '' ? null : scopeValue();
+  const hashes = await noteHashes();
+  if (hashes !== null) {
+    for (const turn of saved) {
+      for (const source of turn.sources) {
+        if (!turn.cited.includes(source.n) || conversation.noteHashes[source.note] !== undefined) continue;
+        const hash = hashes.get(source.note);
+        if (hash !== undefined) conversation.noteHashes[source.note] = hash;
+      }
+    }
+  }
+  // Rename may have happened in the sidebar meanwhile: keep the stored title.
+  const stored = await store.get(conversation.id);
+  if (stored && stored.title !== '') conversation.title = stored.title;
+  await store.put(conversation);
+  rememberCurrent(conversation.id);
+  ui.exportButton.disabled = false;
+  await sidebar.refresh();
+  // Folders and tags may have changed with the notes (and were not known before the first index).
+  await loadScopes();
+}
+
+/** Which cited notes changed (or went) since the conversation cited them. @param {Conversation} saved */
+async function showChangedNotes(saved) {
+  ui.changed.hidden = true;
+  const recorded = Object.entries(saved.noteHashes);
+  if (recorded.length === 0) return;
+  const hashes = await noteHashes();
+  if (hashes === null || saved.id !== conversation.id) return;
+  const changed = recorded
+    .filter(([path, hash]) => hashes.get(path) !== hash)
+    .map(([path]) => `${path} (${hashes.has(path) ? 'edited' : 'no longer indexed'})`);
+  if (changed.length === 0) return;
+  ui.changed.textContent = `Cited notes changed since this conversation: ${changed.join(', ')}. Its answers may no longer match them.`;
+  ui.changed.hidden = false;
+}
+
+/** Shows a saved conversation as it ended. @param {string} id */
+async function openConversation(id) {
+  const saved = await store.get(id);
+  if (!saved) return;
+  stop();
+  closeNote();
+  forgetNotice();
+  conversation = saved;
+  turns = saved.turns.map((turn) => Turn.fromSaved(turn));
+  ui.conversation.replaceChildren(ui.changed, ui.empty, ...turns.map((turn) => turn.element));
+  ui.empty.hidden = turns.length > 0;
+  setModelValue(saved.model);
+  void loadScopes(saved.scope ?? '');
+  ui.exportButton.disabled = false;
+  rememberCurrent(saved.id);
+  await sidebar.refresh();
+  ui.conversation.scrollTop = ui.conversation.scrollHeight;
+  closeSidebar();
+  ui.question.focus();
+  await showChangedNotes(saved);
+}
+
+function exportConversation() {
+  if (turns.length === 0) return;
+  const markdown = conversationToMarkdown({ ...conversation, turns: turns.map((turn) => turn.toSaved()) });
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(new Blob([markdown], { type: 'text/markdown' }));
+  link.download = exportFileName(conversation);
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1_000);
+}
+
+function closeSidebar() {
+  document.body.classList.remove('sidebar-open');
+  ui.sidebarToggle.setAttribute('aria-expanded', 'false');
+}
 
 /** @type {Turn[]} */
 let turns = [];
@@ -43,9 +174,13 @@ let current = null;
 function buildRequest(question, rag) {
   /** @type {HistoryTurn[]} */
   let history = turns.flatMap((turn) => turn.historyTurns()).slice(-MAX_HISTORY_TURNS);
-  /** @type {{ question: string, stream: true, rag?: false, history?: HistoryTurn[] }} */
+  /** @type {{ question: string, stream: true, rag?: false, history?: HistoryTurn[], model?: string, filter?: import('./pickers.js').Scope }} */
   const request = { question, stream: true };
   if (!rag) request.rag = false;
+  const model = modelValue();
+  if (model !== '') request.model = model;
+  const filter = scopeFilter(scopeValue());
+  if (filter !== null && rag) request.filter = filter;
   for (;;) {
     if (history.length > 0) request.history = history;
     else delete request.history;
@@ -107,6 +242,7 @@ async function ask(question) {
   } finally {
     if (current?.turn === turn) current = null;
     setBusy(false);
+    void saveConversation();
     // The status bar could not load before the token was entered (or the server was down): try again.
     if (status.mode === null) void refreshStatus();
   }
@@ -128,8 +264,15 @@ function newChat() {
   stop();
   turns = [];
   forgetNotice();
-  ui.conversation.replaceChildren(ui.empty);
+  conversation = newConversation();
+  rememberCurrent(null);
+  ui.changed.hidden = true;
+  ui.conversation.replaceChildren(ui.changed, ui.empty);
   ui.empty.hidden = false;
+  ui.exportButton.disabled = true;
+  setModelValue(null);
+  setScopeValue('');
+  void sidebar.refresh();
   closeNote();
   ui.question.value = '';
   ui.question.focus();
@@ -161,6 +304,19 @@ ui.noteBody.addEventListener('click', (event) => {
   const link = noteLinkTarget(event);
   if (link) openLinkedNote(link.dataset['note'] ?? '', link);
 });
+ui.exportButton.addEventListener('click', exportConversation);
+ui.noteAsk.addEventListener('click', () => {
+  const path = currentNotePath();
+  if (path === '') return;
+  setScopeValue(`note:${path}`);
+  closeNote();
+  ui.question.focus();
+});
+ui.sidebarToggle.addEventListener('click', () => {
+  const open = document.body.classList.toggle('sidebar-open');
+  ui.sidebarToggle.setAttribute('aria-expanded', String(open));
+  if (open) byId('conversation-search', HTMLInputElement).focus();
+});
 
 ui.conversation.addEventListener('click', (event) => {
   const link = noteLinkTarget(event);
@@ -175,9 +331,20 @@ ui.conversation.addEventListener('click', (event) => {
 
 document.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape' || tokenDialogOpen()) return;
-  if (noteOpen()) closeNote();
+  if (document.body.classList.contains('sidebar-open')) {
+    closeSidebar();
+    ui.sidebarToggle.focus();
+  } else if (noteOpen()) closeNote();
   else if (current) stop();
 });
 
 void refreshStatus();
 ui.question.focus();
+await Promise.all([loadScopes(), loadModels()]);
+await sidebar.refresh();
+try {
+  const last = localStorage.getItem(CURRENT_KEY);
+  if (last) await openConversation(last);
+} catch {
+  /* storage disabled */
+}

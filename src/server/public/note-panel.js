@@ -15,6 +15,13 @@ const ui = {
   noteBody: byId('note-body', HTMLElement),
 };
 
+/** The note the panel shows (for "Ask about this note"). */
+let shownNote = '';
+
+export function currentNotePath() {
+  return shownNote;
+}
+
 /** Whether the panel is showing. */
 export function noteOpen() {
   return !ui.notePanel.hidden;
@@ -34,6 +41,7 @@ export async function openNote(source, trigger) {
   const request = ++noteRequest;
   noteReturnFocus = trigger;
   const cited = source.n > 0;
+  shownNote = source.note;
   ui.noteTitle.textContent = source.note;
   ui.noteHeading.textContent = source.heading;
   ui.noteLines.replaceChildren(

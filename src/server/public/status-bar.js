@@ -10,7 +10,60 @@ const ui = {
   statusFix: byId('status-fix', HTMLElement),
   rag: byId('rag', HTMLInputElement),
   ragReason: byId('rag-reason', HTMLElement),
+  progress: byId('status-progress', HTMLElement),
+  progressBar: byId('index-progress', HTMLProgressElement),
+  progressLabel: byId('index-progress-label', HTMLElement),
 };
+
+/** While idle the status is looked at now and then, so a build started later (an edit, a model switch) shows. */
+const IDLE_POLL_MS = 10_000;
+const BUILDING_POLL_MS = 1_000;
+
+/** The first progress seen of the running build: the rate since then gives the time left. */
+/** @type {{ at: number, done: number, total: number } | null} */
+let progressStart = null;
+
+/** @param {number} seconds */
+function duration(seconds) {
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+/**
+ * The progress bar, from `/index/status` `progress` (chunks embedded of those to embed).
+ * @param {{ done: number, total: number } | undefined} progress
+ */
+export function showProgress(progress) {
+  if (!progress || progress.total <= 0) {
+    ui.progress.hidden = true;
+    progressStart = null;
+    return;
+  }
+  const now = performance.now();
+  if (progressStart === null || progress.total !== progressStart.total || progress.done < progressStart.done) {
+    progressStart = { at: now, done: progress.done, total: progress.total };
+  }
+  const elapsed = (now - progressStart.at) / 1000;
+  const rate = elapsed > 0 ? (progress.done - progressStart.done) / elapsed : 0;
+  const left = rate > 0 ? ` · about ${duration((progress.total - progress.done) / rate)} left` : ' · estimating time left…';
+  ui.progressBar.max = progress.total;
+  ui.progressBar.value = progress.done;
+  ui.progressLabel.textContent = `Indexing: ${progress.done.toLocaleString()} of ${plural(progress.total, 'chunk')}${progress.done < progress.total ? left : ''}`;
+  ui.progress.hidden = false;
+}
+
+async function refreshProgress() {
+  try {
+    const response = await apiFetch('index/status', { headers: { Accept: 'application/json' } });
+    if (!response.ok) return;
+    /** @type {{ state?: string, progress?: { done: number, total: number } }} */
+    const body = await response.json();
+    showProgress(body.state === 'building' ? body.progress : undefined);
+  } catch {
+    /* the readiness poll reports an unreachable server */
+  }
+}
 
 /**
  * @typedef {{
@@ -57,8 +110,10 @@ export async function refreshStatus() {
     return;
   }
   applyReadiness(body);
-  // 503 while the first index builds: poll until the notes are searchable.
-  if (!response.ok || body.building) statusTimer = setTimeout(refreshStatus, 2_000);
+  if (body.building) await refreshProgress();
+  else showProgress(undefined);
+  // 503 while the first index builds, or any build: poll until it is done, then now and then.
+  statusTimer = setTimeout(refreshStatus, !response.ok || body.building ? BUILDING_POLL_MS : IDLE_POLL_MS);
 }
 
 /** @param {Readiness} readiness */

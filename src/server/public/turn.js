@@ -48,6 +48,8 @@ export class Turn {
     /** @type {'streaming' | 'done' | 'stopped' | 'error'} */
     this.state = 'streaming';
     this.answerable = true;
+    /** @type {number[]} */
+    this.cited = [];
     this.renderScheduled = false;
 
     this.body = h('div', { className: 'answer-body markdown', attributes: { 'aria-live': 'polite', 'aria-busy': 'true' } });
@@ -157,6 +159,7 @@ export class Turn {
    */
   end(state, cited) {
     this.state = state;
+    this.cited = cited;
     this.element.dataset['state'] = state === 'done' && !this.answerable ? 'unanswerable' : state;
     this.render();
     this.body.setAttribute('aria-busy', 'false');
@@ -172,7 +175,7 @@ export class Turn {
     const rest = this.sources.filter((source) => !citedSet.has(source.n));
     /** @type {HTMLElement[]} */
     const parts = [];
-    if (first.length > 0) parts.push(h('h3', { text: 'Sources' }), sourceList(first, 'cited'));
+    if (first.length > 0) parts.push(h('h2', { text: 'Sources' }), sourceList(first, 'cited'));
     if (rest.length > 0) {
       const details = h(
         'details',
@@ -188,6 +191,46 @@ export class Turn {
       this.sourcesSection.replaceChildren(...parts);
       this.sourcesSection.hidden = false;
     });
+  }
+
+  /** What the conversation store keeps of this turn (issue 15). @returns {import('./conversation-store.js').SavedTurn} */
+  toSaved() {
+    /** @type {import('./conversation-store.js').SavedTurn} */
+    const saved = {
+      question: this.question,
+      answer: this.answer,
+      sources: this.sources,
+      cited: this.cited,
+      answerable: this.answerable,
+      state: this.state === 'streaming' ? 'stopped' : this.state,
+    };
+    if (!this.notice.hidden && this.notice.textContent) saved.notice = this.notice.title || this.notice.textContent;
+    if (!this.error.hidden && this.error.textContent) saved.error = this.error.textContent;
+    return saved;
+  }
+
+  /** A saved turn shown again as it ended. @param {import('./conversation-store.js').SavedTurn} saved */
+  static fromSaved(saved) {
+    const turn = new Turn(saved.question);
+    turn.sources = saved.sources;
+    turn.answer = saved.answer;
+    turn.answerable = saved.answerable;
+    if (saved.notice) {
+      turn.notice.textContent = saved.notice;
+      turn.notice.hidden = false;
+    }
+    if (saved.state === 'error') {
+      turn.end('error', saved.cited);
+      turn.error.textContent = saved.error ?? '';
+      turn.error.hidden = !saved.error;
+      turn.stateLabel.textContent = '';
+    } else if (saved.state === 'stopped') {
+      turn.end('stopped', saved.cited);
+      turn.stateLabel.textContent = 'Stopped.';
+    } else {
+      turn.finish({ answer: saved.answer, answerable: saved.answerable, cited: saved.cited });
+    }
+    return turn;
   }
 
   /** @returns {HistoryTurn[]} */
@@ -213,9 +256,11 @@ function sourceList(sources, kind) {
         'button',
         { className: 'source-open', attributes: { type: 'button', 'data-n': String(source.n) } },
         h('span', { className: 'source-n', text: String(source.n) }),
+        ' ',
         h('span', { className: 'source-note', text: source.note }),
       );
-      open.setAttribute('aria-label', `Open source ${source.n}: ${source.note}, ${locationLabel(source)}`);
+      // The name starts with the visible text (WCAG 2.5.3, label in name), then says what it opens.
+      open.setAttribute('aria-label', `${source.n} ${source.note}, ${locationLabel(source)}: open the cited lines`);
       return h(
         'li',
         { className: 'source' },
