@@ -276,7 +276,7 @@ describe('chat page assets', () => {
       (error: { stdout?: string }) => ({ stdout: error.stdout ?? String(error) }),
     );
     expect(stdout).toBe('');
-  });
+  }, 90_000);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -361,8 +361,8 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
     const cited = lastTurn(page).locator('.source-list.cited > li');
     expect(await cited.count()).toBe(2);
     const [first, second] = composeSources;
-    expect(await cited.nth(0).textContent()).toBe(`1${NOTE}${COMPOSE_TIPS}lines ${first?.lines[0]}–${first?.lines[1]}score 0.82`);
-    expect(await cited.nth(1).textContent()).toContain(`2${NOTE}`);
+    expect(await cited.nth(0).textContent()).toBe(`1 ${NOTE}${COMPOSE_TIPS}lines ${first?.lines[0]}–${first?.lines[1]}score 0.82`);
+    expect(await cited.nth(1).textContent()).toContain(`2 ${NOTE}`);
     expect(await cited.nth(1).textContent()).toContain('score 0.74');
     const also = lastTurn(page).locator('details.also-retrieved');
     expect(await also.locator('summary').textContent()).toBe('Also retrieved (1)');
@@ -712,5 +712,5 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
       await copyFile(shots['light'] ?? '', new URL('../docs/chat-page.png', import.meta.url));
       await copyFile(shots['dark'] ?? '', new URL('../docs/chat-page-dark.png', import.meta.url));
     }
-  });
+  }, 120_000);
 });
