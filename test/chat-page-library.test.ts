@@ -24,6 +24,7 @@ const SOURCES: Source[] = [
 
 const READY: Readiness = {
   ready: true,
+  provider: 'ollama',
   building: false,
   mode: 'ollama',
   chatModel: 'llama3.2',

@@ -225,7 +225,7 @@ describe('createLiveIndex', () => {
     const slow = gatedEmbedder(createLocalEmbedder({ dimensions: 256 }));
     const quick = createLocalEmbedder();
     const lines: string[] = [];
-    const live = createLiveIndex({ notesDir, indexDir, embedder: slow.embedder, log: (line) => lines.push(line) });
+    const live = createLiveIndex({ backend: createFilesBackend({ indexDir }), notesDir, embedder: slow.embedder, log: (line) => lines.push(line) });
     expect(await live.open()).toBe(false);
     const warming = live.warmStart(quick);
     await slow.entered;
@@ -245,11 +245,11 @@ describe('createLiveIndex', () => {
 
   it('warmStart never replaces an index the main build already swapped in', async () => {
     const main = createLocalEmbedder({ dimensions: 256 });
-    const live = createLiveIndex({ notesDir, indexDir, embedder: main, log: () => {} });
+    const live = createLiveIndex({ backend: createFilesBackend({ indexDir }), notesDir, embedder: main, log: () => {} });
     await live.update();
     const built = live.state().current;
     await live.warmStart(createLocalEmbedder());
     expect(live.state().current?.embedder).toBe(main);
-    expect(live.state().current?.index.directory).toBe(built?.index.directory);
+    expect(live.state().current?.index).toBe(built?.index);
   });
 });

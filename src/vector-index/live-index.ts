@@ -166,7 +166,7 @@ export function createLiveIndex<Index extends SearchableIndex>(options: {
     async warmStart(quick) {
       try {
         // An update, not just an open: the quick index may be from before notes changed (an unchanged one loads as is).
-        const { index } = await updateIndex({ notesDir: options.notesDir, indexDir: options.indexDir, embedder: quick, log: options.log });
+        const { index } = await options.backend.update({ notesDir: options.notesDir, embedder: quick, log: options.log });
         // Whatever the main build has swapped in meanwhile is better; never replace it.
         if (state.current === undefined) {
           state.current = { index, embedder: quick };

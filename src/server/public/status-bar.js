@@ -67,15 +67,16 @@ async function refreshProgress() {
 
 /**
  * @typedef {{
- *   ready?: boolean, building?: boolean, mode?: 'ollama' | 'extractive', reason?: string,
+ *   ready?: boolean, building?: boolean, mode?: 'ollama' | 'openai' | 'extractive', reason?: string,
  *   model?: string | null, chatModel?: string | null,
  *   index?: { notes: number, chunks: number, embedder: string, builtAt?: string },
- *   ollama?: { url?: string, reachable?: boolean, missingModels?: string[], fix?: string, chatModel?: string }
+ *   ollama?: { url?: string, reachable?: boolean, missingModels?: string[], fix?: string, chatModel?: string },
+ *   openai?: { url?: string, reachable?: boolean, missingModels?: string[], fix?: string }
  * }} Readiness
  */
 
 export const status = {
-  /** @type {'ollama' | 'extractive' | null} */
+  /** @type {'ollama' | 'openai' | 'extractive' | null} */
   mode: null,
   /** @type {string | null} */
   model: null,
@@ -121,7 +122,7 @@ function applyReadiness(readiness) {
   const model = readiness.model ?? readiness.chatModel ?? readiness.ollama?.chatModel ?? null;
   if (model) status.model = model;
   if (readiness.index?.embedder) status.embedder = readiness.index.embedder;
-  status.fix = readiness.ollama?.fix ?? null;
+  status.fix = readiness.ollama?.fix ?? readiness.openai?.fix ?? null;
 
   // Not ready and no build running: the build failed, and `reason` says why in plain words.
   const failed = readiness.ready === false && !readiness.building && Boolean(readiness.reason);
@@ -153,7 +154,7 @@ function applyReadiness(readiness) {
 }
 
 /**
- * @param {'ollama' | 'extractive'} mode
+ * @param {'ollama' | 'openai' | 'extractive'} mode
  * @param {boolean} [ready]
  */
 export function setMode(mode, ready = true) {
@@ -161,10 +162,14 @@ export function setMode(mode, ready = true) {
   if (ready) {
     ui.statusMode.dataset['state'] = mode;
     ui.statusMode.textContent =
-      mode === 'ollama' ? `Ollama: ${status.model ?? 'chat model'}` : 'extractive: no chat model connected';
+      mode === 'ollama'
+        ? `Ollama: ${status.model ?? 'chat model'}`
+        : mode === 'openai'
+          ? `Model server: ${status.model ?? 'chat model'}`
+          : 'extractive: no chat model connected';
   }
   // Without notes there is nothing for the extractive answerer to quote.
-  const ragAvailable = mode === 'ollama';
+  const ragAvailable = mode !== 'extractive';
   ui.rag.disabled = !ragAvailable;
   if (!ragAvailable) ui.rag.checked = true;
   ui.ragReason.textContent = ragAvailable ? '' : 'Answering without notes needs a chat model, and none is connected.';

@@ -84,7 +84,7 @@ export class Turn {
     this.copy.addEventListener('click', () => void copyText(this.answer, this.copy));
   }
 
-  /** @param {{ sources?: Source[], mode?: 'ollama' | 'extractive', model?: string | null, embedder?: string, notice?: string }} event */
+  /** @param {{ sources?: Source[], mode?: 'ollama' | 'openai' | 'extractive', model?: string | null, embedder?: string, notice?: string }} event */
   setSources(event) {
     this.sources = Array.isArray(event.sources) ? event.sources : [];
     if (event.model) status.model = event.model;
