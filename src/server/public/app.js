@@ -225,6 +225,7 @@ async function ask(question) {
       const payload = JSON.parse(data);
       if (event === 'sources') turn.setSources(payload);
       else if (event === 'delta') turn.append(String(payload.text ?? ''));
+      else if (event === 'reasoning') turn.reasoning.append(String(payload.text ?? ''));
       else if (event === 'done') {
         turn.finish(payload);
         ended = true;

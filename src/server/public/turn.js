@@ -2,6 +2,7 @@
 /** A conversation turn: the question, the streamed answer (Markdown, sanitised), its notice and sources. */
 import { describeError } from './api.js';
 import { h, plural } from './dom.js';
+import { markFinishedAnswer, reasoningFold } from './answer-marks.js';
 import { linkShownWords, locationLabel } from './note-view.js';
 import { citedNumbers, renderAnswer } from './render-answer.js';
 import { setMode, showEmbedder, status } from './status-bar.js';
@@ -57,6 +58,9 @@ export class Turn {
     this.notice.hidden = true;
     this.badge = h('p', { className: 'badge-unanswerable', text: 'Not in your notes' });
     this.badge.hidden = true;
+    this.reasoning = reasoningFold();
+    /** @type {string | null} */
+    this.mode = null;
     this.error = h('p', { className: 'turn-error', attributes: { role: 'alert' } });
     this.error.hidden = true;
     this.stateLabel = h('span', { className: 'turn-state', text: 'Searching your notes…' });
@@ -74,6 +78,7 @@ export class Turn {
         { className: 'answer' },
         this.notice,
         this.badge,
+        this.reasoning.element,
         this.body,
         this.error,
         h('div', { className: 'turn-meta' }, this.stateLabel, this.copy),
@@ -93,6 +98,7 @@ export class Turn {
       showEmbedder();
     }
     if (event.mode) setMode(event.mode);
+    this.mode = event.mode ?? null;
     if (event.notice) {
       // The same notice on every answer is noise: in full once per conversation, then in short.
       const repeated = event.notice === lastNotice;
@@ -126,10 +132,11 @@ export class Turn {
     keepPinned(() => this.body.replaceChildren(rendered));
   }
 
-  /** @param {{ answer?: string, answerable?: boolean, cited?: number[] }} done */
+  /** @param {{ answer?: string, answerable?: boolean, cited?: number[], notice?: string }} done */
   finish(done) {
     if (typeof done.answer === 'string') this.answer = done.answer;
     this.answerable = done.answerable !== false;
+    markFinishedAnswer({ turn: this.element, notice: this.notice }, done, this.mode);
     this.end('done', Array.isArray(done.cited) ? done.cited : citedNumbers(this.answer));
     if (!this.answerable) {
       this.badge.hidden = false;
