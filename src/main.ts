@@ -7,7 +7,7 @@
 import { ConfigError, parseConfig, type Config } from './config.ts';
 import { createAnswerEngine } from './answer/answer-engine.ts';
 import { createModeTracker } from './answer/answer-mode.ts';
-import { createChatModelCatalog } from './answer/chat-models.ts';
+import { createChatModelCatalog, createOpenAIModelList } from './answer/chat-models.ts';
 import { createModelWarmer, type ModelWarmer } from './answer/warm-models.ts';
 import { isEntryPoint } from './cli/is-entry-point.ts';
 import { chooseEmbedder } from './embeddings/create-embedder.ts';
@@ -178,12 +178,17 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
     indexNotice: () => switchNotice(live),
   });
 
-  const models = createChatModelCatalog({
-    baseUrl: config.ollamaHost,
-    defaultModel: config.chatModel,
-    // Listing asks /api/show once per model not seen before: allow a little more than one probe.
-    timeoutMs: config.ollamaConnectTimeoutMs * 2,
-  });
+  // Listing asks Ollama's /api/show once per model not seen before: allow a little more than one probe.
+  const models =
+    config.llmProvider === 'openai' && config.openaiBaseUrl !== undefined
+      ? createOpenAIModelList({
+          baseUrl: config.openaiBaseUrl,
+          apiKey: config.openaiApiKey,
+          defaultModel: config.chatModel,
+          embedModel: config.embedModel,
+          timeoutMs: config.ollamaConnectTimeoutMs,
+        })
+      : createChatModelCatalog({ baseUrl: config.ollamaHost, defaultModel: config.chatModel, timeoutMs: config.ollamaConnectTimeoutMs * 2 });
   const app = createApp({
     answer,
     readiness: () => readiness(live, tracker, warmer),

@@ -6,10 +6,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAnswerEngine } from '../src/answer/answer-engine.ts';
 import { createModeTracker } from '../src/answer/answer-mode.ts';
-import { canChat, createChatModelCatalog } from '../src/answer/chat-models.ts';
+import { canChat, createChatModelCatalog, createOpenAIModelList } from '../src/answer/chat-models.ts';
 import { parseConfig } from '../src/config.ts';
 import { buildNotesIndex, engineDeps, type NotesIndex } from './support/answer-fixtures.ts';
 import { closedPortUrl, startFakeOllama, type FakeOllama } from './support/fake-ollama.ts';
+import { startFakeOpenAI } from './support/fake-openai.ts';
 import { ask, startTestServer, type TestServer } from './support/start-test-server.ts';
 
 let ollama: FakeOllama;
@@ -92,6 +93,42 @@ describe('the chat model catalog', () => {
     expect(report.reachable).toBe(false);
     expect(report.error).toMatch(/no answer within 300 ms/);
     expect(performance.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe('the chat model list of an OpenAI-compatible server (LLM_PROVIDER=openai)', () => {
+  const options = { apiKey: 'sk-list', defaultModel: 'Qwen/Qwen2.5-7B-Instruct', embedModel: 'BAAI/bge-m3', timeoutMs: 2_000 };
+
+  it('lists what GET /v1/models serves, embedding models left out, CHAT_MODEL marked, the key sent', async () => {
+    const fake = await startFakeOpenAI({ apiKey: 'sk-list', models: ['Qwen/Qwen2.5-7B-Instruct', 'BAAI/bge-m3', 'nomic-ai/nomic-embed-text-v1.5', 'meta-llama/Llama-3.1-8B-Instruct'] });
+    try {
+      const report = await createOpenAIModelList({ ...options, baseUrl: fake.url }).list();
+      expect(report).toEqual({
+        default: 'Qwen/Qwen2.5-7B-Instruct',
+        reachable: true,
+        models: [
+          { name: 'Qwen/Qwen2.5-7B-Instruct', default: true },
+          { name: 'meta-llama/Llama-3.1-8B-Instruct', default: false },
+        ],
+      });
+      expect(fake.callsTo('models')).toHaveLength(1);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('unreachable or refusing the key: reachable false, no models, the reason in words', async () => {
+    const refused = await createOpenAIModelList({ ...options, baseUrl: `${refusedUrl}/v1` }).list();
+    expect(refused).toMatchObject({ reachable: false, models: [] });
+    expect(refused.error).toBe(`The OpenAI-compatible server at ${refusedUrl}/v1 did not list its models (connection refused).`);
+    const fake = await startFakeOpenAI({ apiKey: 'another-key' });
+    try {
+      const denied = await createOpenAIModelList({ ...options, baseUrl: fake.url }).list();
+      expect(denied).toMatchObject({ reachable: false, models: [] });
+      expect(denied.error).toMatch(/401.*OPENAI_API_KEY/);
+    } finally {
+      await fake.close();
+    }
   });
 });
 

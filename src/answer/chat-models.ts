@@ -4,8 +4,10 @@
  * 0.6.4+) to leave out embedding-only models. Capabilities are cached by digest: a model's digest
  * changes when it is pulled again, so a cached answer is never stale. A server too old to report
  * capabilities is judged by family and name (BERT-family models and `*embed*` names only embed).
+ * With LLM_PROVIDER=openai the list is the OpenAI-compatible server's `GET /models` instead.
  */
 import { canonicalModelName } from '../embeddings/ollama-probe.ts';
+import { probeOpenAI, servesModel } from '../embeddings/openai-probe.ts';
 
 export interface ChatModelInfo {
   /** As `/api/tags` lists it, e.g. `llama3.2:latest`: what `/ask`'s `model` accepts. */
@@ -130,6 +132,34 @@ export function createChatModelCatalog(options: ChatModelCatalogOptions): ChatMo
         }),
       );
       return { ...report, reachable: true, models: models.filter((model) => model !== undefined) };
+    },
+  };
+}
+
+export interface OpenAIModelListOptions {
+  /** OPENAI_BASE_URL, e.g. `http://127.0.0.1:8000/v1`. */
+  baseUrl: string;
+  apiKey: string | undefined;
+  defaultModel: string;
+  /** EMBED_MODEL: left out of the list (unless it is also the chat model). */
+  embedModel: string;
+  timeoutMs: number;
+}
+
+/**
+ * LLM_PROVIDER=openai: the models an OpenAI-compatible server lists (`GET /models` has no
+ * capabilities, so EMBED_MODEL and embedding-named models are left out), CHAT_MODEL marked.
+ */
+export function createOpenAIModelList(options: OpenAIModelListOptions): ChatModelCatalog {
+  return {
+    async list(signal) {
+      const probe = await probeOpenAI({ baseUrl: options.baseUrl, apiKey: options.apiKey, timeoutMs: options.timeoutMs, ...(signal === undefined ? {} : { signal }) });
+      const report: ModelsReport = { default: options.defaultModel, reachable: probe.reachable, models: [] };
+      if (!probe.reachable) return { ...report, error: `The OpenAI-compatible server at ${options.baseUrl} did not list its models (${probe.error ?? 'no answer'}).` };
+      const chatting = probe.models.filter(
+        (name) => servesModel([name], options.defaultModel) || (!servesModel([name], options.embedModel) && canChat(undefined, undefined, name)),
+      );
+      return { ...report, models: chatting.map((name) => ({ name, default: servesModel([name], options.defaultModel) })) };
     },
   };
 }
