@@ -5,12 +5,12 @@
  * best-practices check in light and dark with an answer shown and the citation panel open.
  */
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AnswerFn, AskRequest, Source } from '../src/answer/answer-types.ts';
 import { silentLogger } from '../src/server/logger.ts';
 import type { IndexStatusReport, Readiness, ServerDeps } from '../src/server/server-deps.ts';
+import { axeViolations } from './support/axe.ts';
 import { browserSkipReason, launchChromium } from './support/browser.ts';
 import { startPageServer, type PageServer } from './support/page-server.ts';
 import { sampleModels } from './support/start-test-server.ts';
@@ -91,8 +91,6 @@ function fake(): Fake {
     },
   };
 }
-
-const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const suiteTitle = browserSkipReason === undefined ? 'saved conversations, scope, model, progress, axe' : `saved conversations (SKIPPED: ${browserSkipReason})`;
 
@@ -287,13 +285,7 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
     await ask(page, 'What is the default condition?');
     await page.locator('article.turn').last().locator('button.cite[data-n="1"]').first().click();
     await page.locator('#note-panel .line.cited').first().waitFor();
-    // Evaluated through the devtools protocol: the page's CSP (no inline script) stays as it is.
-    await page.evaluate(axeSource);
-    const violations = await page.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
-      const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
-      return result.violations.map((violation) => ({ id: violation.id, impact: violation.impact, nodes: violation.nodes.map((node) => node.target) }));
-    });
+    const violations = await axeViolations(page);
     expect(violations).toEqual([]);
     expect(errors).toEqual([]);
   });

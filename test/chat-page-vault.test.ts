@@ -3,7 +3,7 @@
  * citation opens the cited page's text with the cited lines highlighted, a note's wikilinks show their
  * words and open the linked note, and an answer's shown words ("Ada") open the note they link to.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -13,6 +13,7 @@ import { createNoteFiles } from '../src/notes/note-files.ts';
 import { readNoteFile } from '../src/notes/read-note-file.ts';
 import { silentLogger } from '../src/server/logger.ts';
 import type { ServerDeps } from '../src/server/server-deps.ts';
+import { axeViolations } from './support/axe.ts';
 import { browserSkipReason, launchChromium } from './support/browser.ts';
 import { makePdf } from './support/make-pdf.ts';
 import { startPageServer, type PageServer } from './support/page-server.ts';
@@ -131,5 +132,30 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
     const panel = page.locator('#note-panel');
     await expect.poll(() => panel.locator('#note-title').textContent()).toBe('People/Ada Quill.md');
     expect(await panel.locator('.line[data-line="3"] .line-text').textContent()).toBe('Runs the platform team.');
+  });
+
+  it('the Markdown export links a PDF citation to its page and names the page (issue 15 with 16)', async () => {
+    await expect.poll(() => page.locator('#export').isEnabled()).toBe(true);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export').click()]);
+    const markdown = await readFile((await download.path())!, 'utf8');
+    expect(markdown).toContain('- [1] [papers/Annual.pdf:2](papers/Annual.pdf#page=2) (page 2, line 2)');
+    expect(markdown).toContain('- [2] [Meetings/Planning.md:3](Meetings/Planning.md#L3) — Planning (line 3)');
+  });
+
+  it.each(['light', 'dark'] as const)('axe finds no WCAG 2.1 A/AA or best-practice violation (%s) with wikilinks in the answer and the note panel', async (colorScheme) => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme });
+    context.setDefaultTimeout(10_000);
+    const themed = await context.newPage();
+    try {
+      await themed.goto(server.url);
+      await themed.locator('#question').fill('Who owns the plan?');
+      await themed.locator('#question').press('Enter');
+      await themed.locator('article.turn[data-state="done"]').waitFor();
+      await themed.locator('article.turn .answer-body button.cite[data-n="2"]').click();
+      await themed.locator('#note-panel .line.cited button.note-link').first().waitFor();
+      expect(await axeViolations(themed)).toEqual([]);
+    } finally {
+      await context.close();
+    }
   });
 });

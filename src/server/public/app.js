@@ -5,9 +5,10 @@
  * (textContent); only model output goes through Markdown, and that through DOMPurify (render-answer.js).
  */
 import { NeedsTokenError, apiFetch, readError, tokenDialogOpen } from './api.js';
-import { newConversation, openConversationStore, titleFrom } from './conversation-store.js';
+import { changedCitedNotes, indexedNoteHashes, recordCitedHashes } from './cited-notes.js';
+import { lastOpenConversation, newConversation, openConversationStore, rememberOpenConversation, titleFrom } from './conversation-store.js';
 import { byId } from './dom.js';
-import { conversationToMarkdown, exportFileName } from './export-markdown.js';
+import { downloadMarkdown } from './export-markdown.js';
 import { closeNote, currentNotePath, noteLinkTarget, noteOpen, openLinkedNote, openNote } from './note-panel.js';
 import { loadModels, loadScopes, modelValue, scopeFilter, scopeValue, setModelValue, setScopeValue } from './pickers.js';
 import { createSidebar } from './sidebar.js';
@@ -16,8 +17,6 @@ import { refreshStatus, status } from './status-bar.js';
 import { Turn, forgetNotice, turnByElement } from './turn.js';
 
 /** @typedef {import('./conversation-store.js').Conversation} Conversation */
-
-const CURRENT_KEY = 'asknotes.currentConversation';
 
 /** @typedef {import('./turn.js').HistoryTurn} HistoryTurn */
 
@@ -55,29 +54,6 @@ const sidebar = createSidebar({
   },
 });
 
-/** Remembers which conversation is open, so a reload reopens it. @param {string | null} id */
-function rememberCurrent(id) {
-  try {
-    if (id === null) localStorage.removeItem(CURRENT_KEY);
-    else localStorage.setItem(CURRENT_KEY, id);
-  } catch {
-    /* storage disabled */
-  }
-}
-
-/** The hashes of the notes a conversation cites, from `/index/status`. @returns {Promise<Map<string, string> | null>} */
-async function noteHashes() {
-  try {
-    const response = await apiFetch('index/status', { headers: { Accept: 'application/json' } });
-    if (!response.ok) return null;
-    /** @type {{ notes?: { path: string, hash: string | null }[] }} */
-    const body = await response.json();
-    return new Map((body.notes ?? []).filter((note) => note.hash !== null).map((note) => [note.path, /** @type {string} */ (note.hash)]));
-  } catch {
-    return null;
-  }
-}
-
 /** Saves the conversation on screen (after each answer). */
 async function saveConversation() {
   const saved = turns.map((turn) => turn.toSaved());
@@ -87,21 +63,13 @@ async function saveConversation() {
   conversation.updatedAt = Date.now();
   conversation.model = modelValue() || null;
   conversation.scope = scopeValue() === '' ? null : scopeValue();
-  const hashes = await noteHashes();
-  if (hashes !== null) {
-    for (const turn of saved) {
-      for (const source of turn.sources) {
-        if (!turn.cited.includes(source.n) || conversation.noteHashes[source.note] !== undefined) continue;
-        const hash = hashes.get(source.note);
-        if (hash !== undefined) conversation.noteHashes[source.note] = hash;
-      }
-    }
-  }
+  const hashes = await indexedNoteHashes();
+  if (hashes !== null) recordCitedHashes(conversation.noteHashes, saved, hashes);
   // Rename may have happened in the sidebar meanwhile: keep the stored title.
   const stored = await store.get(conversation.id);
   if (stored && stored.title !== '') conversation.title = stored.title;
   await store.put(conversation);
-  rememberCurrent(conversation.id);
+  rememberOpenConversation(conversation.id);
   ui.exportButton.disabled = false;
   await sidebar.refresh();
   // Folders and tags may have changed with the notes (and were not known before the first index).
@@ -111,13 +79,10 @@ async function saveConversation() {
 /** Which cited notes changed (or went) since the conversation cited them. @param {Conversation} saved */
 async function showChangedNotes(saved) {
   ui.changed.hidden = true;
-  const recorded = Object.entries(saved.noteHashes);
-  if (recorded.length === 0) return;
-  const hashes = await noteHashes();
+  if (Object.keys(saved.noteHashes).length === 0) return;
+  const hashes = await indexedNoteHashes();
   if (hashes === null || saved.id !== conversation.id) return;
-  const changed = recorded
-    .filter(([path, hash]) => hashes.get(path) !== hash)
-    .map(([path]) => `${path} (${hashes.has(path) ? 'edited' : 'no longer indexed'})`);
+  const changed = changedCitedNotes(saved.noteHashes, hashes);
   if (changed.length === 0) return;
   ui.changed.textContent = `Cited notes changed since this conversation: ${changed.join(', ')}. Its answers may no longer match them.`;
   ui.changed.hidden = false;
@@ -137,7 +102,7 @@ async function openConversation(id) {
   setModelValue(saved.model);
   void loadScopes(saved.scope ?? '');
   ui.exportButton.disabled = false;
-  rememberCurrent(saved.id);
+  rememberOpenConversation(saved.id);
   await sidebar.refresh();
   ui.conversation.scrollTop = ui.conversation.scrollHeight;
   closeSidebar();
@@ -146,15 +111,7 @@ async function openConversation(id) {
 }
 
 function exportConversation() {
-  if (turns.length === 0) return;
-  const markdown = conversationToMarkdown({ ...conversation, turns: turns.map((turn) => turn.toSaved()) });
-  const link = document.createElement('a');
-  link.href = URL.createObjectURL(new Blob([markdown], { type: 'text/markdown' }));
-  link.download = exportFileName(conversation);
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(link.href), 1_000);
+  if (turns.length > 0) downloadMarkdown({ ...conversation, turns: turns.map((turn) => turn.toSaved()) });
 }
 
 function closeSidebar() {
@@ -266,7 +223,7 @@ function newChat() {
   turns = [];
   forgetNotice();
   conversation = newConversation();
-  rememberCurrent(null);
+  rememberOpenConversation(null);
   ui.changed.hidden = true;
   ui.conversation.replaceChildren(ui.changed, ui.empty);
   ui.empty.hidden = false;
@@ -343,9 +300,6 @@ void refreshStatus();
 ui.question.focus();
 await Promise.all([loadScopes(), loadModels()]);
 await sidebar.refresh();
-try {
-  const last = localStorage.getItem(CURRENT_KEY);
-  if (last) await openConversation(last);
-} catch {
-  /* storage disabled */
-}
+const last = lastOpenConversation();
+// A conversation that cannot be reopened (storage refused meanwhile) leaves the page as a new chat.
+if (last) await openConversation(last).catch(() => undefined);

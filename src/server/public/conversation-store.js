@@ -100,3 +100,24 @@ export function titleFrom(question) {
   const line = question.replace(/\s+/g, ' ').trim();
   return line.length > 80 ? `${line.slice(0, 79)}…` : line;
 }
+
+const OPEN_KEY = 'asknotes.currentConversation';
+
+/** Remembers which conversation is open (null: none), so a reload reopens it. @param {string | null} id */
+export function rememberOpenConversation(id) {
+  try {
+    if (id === null) localStorage.removeItem(OPEN_KEY);
+    else localStorage.setItem(OPEN_KEY, id);
+  } catch {
+    /* storage disabled */
+  }
+}
+
+/** The conversation open before the reload, if any. @returns {string | null} */
+export function lastOpenConversation() {
+  try {
+    return localStorage.getItem(OPEN_KEY);
+  } catch {
+    return null; // storage disabled
+  }
+}

@@ -4,11 +4,15 @@
  * its cited sources as `note:lines` links to the note files (relative to the notes folder, so they
  * open from a vault or an editor next to it).
  */
-import { linesLabel } from './render-answer.js';
+import { locationLabel } from './note-view.js';
 
 /** @typedef {import('./conversation-store.js').Conversation} Conversation */
 
-/** `note.md:12-20` (or `note.md:12` for one line). @param {{ note: string, lines: [number, number] }} source */
+/**
+ * `note.md:12-20` (or `note.md:12` for one line); a PDF source's lines count within its page, which
+ * its link and label name.
+ * @param {{ note: string, lines: [number, number] }} source
+ */
 export function noteLines(source) {
   const [start, end] = source.lines;
   return `${source.note}:${start === end ? start : `${start}-${end}`}`;
@@ -34,7 +38,9 @@ export function conversationToMarkdown(conversation) {
       parts.push('Sources:', '');
       for (const source of sources) {
         const heading = source.heading ? ` — ${source.heading}` : '';
-        parts.push(`- [${source.n}] [${noteLines(source)}](${linkTarget(source.note)}#L${source.lines[0]})${heading} (${linesLabel(source.lines)})`);
+        // A PDF opens at its page (the PDF open parameter); a text note at its first cited line.
+        const anchor = source.page === undefined ? `L${source.lines[0]}` : `page=${source.page}`;
+        parts.push(`- [${source.n}] [${noteLines(source)}](${linkTarget(source.note)}#${anchor})${heading} (${locationLabel(source)})`);
       }
       parts.push('');
     }
@@ -46,4 +52,15 @@ export function conversationToMarkdown(conversation) {
 export function exportFileName(conversation) {
   const words = (conversation.title || 'conversation').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '');
   return `${words.slice(0, 60) || 'conversation'}.md`;
+}
+
+/** Saves the conversation as a Markdown file through the browser's download. @param {Conversation} conversation */
+export function downloadMarkdown(conversation) {
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(new Blob([conversationToMarkdown(conversation)], { type: 'text/markdown' }));
+  link.download = exportFileName(conversation);
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1_000);
 }
