@@ -13,11 +13,12 @@ import { isEntryPoint } from './cli/is-entry-point.ts';
 import { chooseEmbedder } from './embeddings/create-embedder.ts';
 import { createLocalEmbedder } from './embeddings/local-embedder.ts';
 import { composeAnswering } from './library/compose-answering.ts';
+import { indexStatusReport } from './library/index-status.ts';
 import { createNoteFiles } from './notes/note-files.ts';
 import { watchNotes } from './notes/watch-notes.ts';
 import { createApp } from './server/create-app.ts';
 import { createLogger, type Logger } from './server/logger.ts';
-import type { IndexStatusReport, Readiness } from './server/server-deps.ts';
+import type { Readiness } from './server/server-deps.ts';
 import { startServer } from './server/start-server.ts';
 import { createIndexBackend } from './vector-index/create-backend.ts';
 import { createLiveIndex, type LiveIndex } from './vector-index/live-index.ts';
@@ -68,45 +69,6 @@ function readiness(live: LiveIndex, tracker: ReturnType<typeof createModeTracker
     },
     ...(reason === undefined ? {} : { reason }),
     warming: warmer.warming(),
-  };
-}
-
-function indexStatus(live: LiveIndex): IndexStatusReport {
-  const state = live.state();
-  const manifest = state.current?.index.manifest;
-  const notes: IndexStatusReport['notes'] = Object.entries(manifest?.notes ?? {}).map(([path, entry]) => ({
-    path,
-    chunks: entry.chunkIds.length,
-    hash: entry.hash,
-    status: 'indexed',
-  }));
-  for (const failure of state.failures) {
-    notes.push({ path: failure.path, chunks: 0, hash: null, status: 'failed', reason: failure.reason });
-  }
-  notes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const summary = state.lastSummary;
-  const progress = state.progress;
-  return {
-    state: state.building ? 'building' : 'idle',
-    embedder: state.current?.embedder.id ?? null,
-    notes,
-    ...(progress?.phase === 'embed' ? { progress: { done: progress.done, total: progress.total } } : {}),
-    ...(summary === undefined || manifest === undefined
-      ? {}
-      : {
-          lastBuild: {
-            startedAt: new Date(Date.parse(manifest.builtAt) - summary.seconds * 1000).toISOString(),
-            finishedAt: manifest.builtAt,
-            outcome: state.lastError === undefined ? 'succeeded' : 'failed',
-            notes: summary.notes,
-            chunks: summary.chunks,
-            embedded: summary.embedded,
-            reused: summary.reused,
-            removed: summary.removed,
-            failed: summary.failed.length,
-            ...(state.lastError === undefined ? {} : { error: state.lastError }),
-          },
-        }),
   };
 }
 
@@ -192,7 +154,7 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
   const app = createApp({
     answer,
     readiness: () => readiness(live, tracker, warmer),
-    indexStatus: () => indexStatus(live),
+    indexStatus: (only) => indexStatusReport(live.state(), only),
     listNotes: () => notesListing(live),
     listModels: (signal) => models.list(signal),
     reindex: () => live.update(),

@@ -75,7 +75,7 @@ function fake(): Fake {
     deps: {
       answer,
       readiness: () => readiness,
-      indexStatus: () => status,
+      indexStatus: (only) => (only === undefined ? status : { ...status, notes: status.notes.filter((note) => only.includes(note.path)) }),
       listNotes: () => ({
         notes: [],
         folders: [{ path: 'home', notes: 1 }, { path: 'work', notes: 1 }],
@@ -201,8 +201,15 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
   it('exports a conversation as Markdown with note:lines links, and says when cited notes changed since', async () => {
     const state = fake();
     const { page, errors } = await open(state.deps);
+    // Only the cited note's hash is asked for, never every note's line (about 1 MB on a large folder).
+    const statusQueries: string[] = [];
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.pathname === '/index/status') statusQueries.push(url.search);
+    });
     await ask(page, 'What is the default condition?');
     await expect.poll(() => titles(page)).toEqual(['What is the default condition?']);
+    await expect.poll(() => statusQueries).toEqual([`?note=${encodeURIComponent(NOTE)}`]);
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export').click()]);
     expect(download.suggestedFilename()).toBe('what-is-the-default-condition.md');
     const markdown = await readFile((await download.path())!, 'utf8');
@@ -216,6 +223,14 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
     await page.reload();
     await expect.poll(() => page.locator('#changed-notice').textContent()).toBe(
       `Cited notes changed since this conversation: ${NOTE} (edited). Its answers may no longer match them.`,
+    );
+    expect(statusQueries.every((query) => query === `?note=${encodeURIComponent(NOTE)}`)).toBe(true);
+
+    // A cited note that left the index is named too.
+    state.setStatus({ ...statusWith('a'.repeat(64)), notes: statusWith('a'.repeat(64)).notes.filter((note) => note.path !== NOTE) });
+    await page.reload();
+    await expect.poll(() => page.locator('#changed-notice').textContent()).toBe(
+      `Cited notes changed since this conversation: ${NOTE} (no longer indexed). Its answers may no longer match them.`,
     );
     expect(errors).toEqual([]);
   });

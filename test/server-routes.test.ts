@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_STATUS_NOTES } from '../src/server/create-app.ts';
 import type { Readiness } from '../src/server/server-deps.ts';
 import { readyReadiness, sampleIndexStatus, startTestServer } from './support/start-test-server.ts';
 import type { TestServer } from './support/start-test-server.ts';
@@ -56,6 +57,29 @@ describe('GET /index/status', () => {
     const response = await fetch(`${server.url}/index/status`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual(sampleIndexStatus());
+  });
+
+  it('hands the notes named by ?note= to the report, and refuses too many or overlong ones', async () => {
+    const asked: (readonly string[] | undefined)[] = [];
+    server = await startTestServer({
+      indexStatus: (only) => {
+        asked.push(only);
+        return sampleIndexStatus();
+      },
+    });
+    const get = (query: string) => fetch(`${server!.url}/index/status${query}`);
+    expect((await get('?note=dockercon-2023.md&note=day%201%2Fa%20b.md&other=x')).status).toBe(200);
+    expect((await get('?other=x')).status).toBe(200);
+    expect(asked).toEqual([['dockercon-2023.md', 'day 1/a b.md'], undefined]);
+
+    const tooMany = await get(`?${Array.from({ length: MAX_STATUS_NOTES + 1 }, (_, i) => `note=n${i}.md`).join('&')}`);
+    expect(tooMany.status).toBe(400);
+    expect(((await tooMany.json()) as { error: { code: string; message: string } }).error).toEqual({
+      code: 'invalid_request',
+      message: `At most ${MAX_STATUS_NOTES} "note" parameters per request (got ${MAX_STATUS_NOTES + 1}).`,
+    });
+    expect((await get(`?note=${'a'.repeat(1025)}`)).status).toBe(400);
+    expect(asked).toHaveLength(2);
   });
 });
 

@@ -25,6 +25,23 @@ const routeNotFound: RequestHandler = (req, _res, next) => {
   next(new AppError('not_found', `No route ${req.method} ${(req.originalUrl.split('?')[0] ?? '').slice(0, 200)}.`));
 };
 
+/** At most this many `note` parameters per `/index/status` request (the page asks in batches). */
+export const MAX_STATUS_NOTES = 100;
+const MAX_NOTE_PATH_CHARS = 1024;
+
+/**
+ * `?note=a.md&note=b.md`: the notes whose lines `/index/status` should return (the page's cheap way
+ * to the hashes of the notes an answer cited, instead of every note's line); undefined for all.
+ */
+function statusNotes(url: string): string[] | undefined {
+  const query = url.includes('?') ? new URLSearchParams(url.slice(url.indexOf('?') + 1)) : undefined;
+  const notes = query?.getAll('note') ?? [];
+  if (notes.length === 0) return undefined;
+  if (notes.length > MAX_STATUS_NOTES) throw new AppError('invalid_request', `At most ${MAX_STATUS_NOTES} "note" parameters per request (got ${notes.length}).`);
+  if (notes.some((note) => note.length > MAX_NOTE_PATH_CHARS)) throw new AppError('invalid_request', `A "note" parameter must be a note path of at most ${MAX_NOTE_PATH_CHARS} characters.`);
+  return notes;
+}
+
 export function createApp(deps: ServerDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -69,8 +86,9 @@ export function createApp(deps: ServerDeps): express.Express {
     const readiness = deps.readiness();
     res.status(readiness.ready ? 200 : 503).json(readiness);
   });
-  app.get('/index/status', (_req, res) => {
-    res.json(deps.indexStatus());
+  app.get('/index/status', (req, res) => {
+    const only = statusNotes(req.originalUrl);
+    res.json(only === undefined ? deps.indexStatus() : deps.indexStatus(only));
   });
   app.get('/index/notes', (_req, res) => {
     const listing = deps.listNotes();

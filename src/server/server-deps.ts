@@ -102,7 +102,8 @@ export interface IndexStatusReport {
 export interface ServerDeps {
   answer: AnswerFn;
   readiness(): Readiness;
-  indexStatus(): IndexStatusReport;
+  /** `GET /index/status`; with `only`, just those notes' lines (`?note=a.md&note=b.md`), unknown ones left out. */
+  indexStatus(only?: readonly string[]): IndexStatusReport;
   /** `GET /index/notes`: notes, folders and tags of the loaded index; undefined before the first build. */
   listNotes(): NotesListing | undefined;
   /** `GET /models`: the installed Ollama chat models, CHAT_MODEL marked. */

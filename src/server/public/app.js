@@ -5,7 +5,7 @@
  * (textContent); only model output goes through Markdown, and that through DOMPurify (render-answer.js).
  */
 import { NeedsTokenError, apiFetch, readError, tokenDialogOpen } from './api.js';
-import { changedCitedNotes, indexedNoteHashes, recordCitedHashes } from './cited-notes.js';
+import { changedCitedNotes, indexedNoteHashes, recordCitedHashes, unrecordedCitedNotes } from './cited-notes.js';
 import { lastOpenConversation, newConversation, openConversationStore, rememberOpenConversation, titleFrom } from './conversation-store.js';
 import { byId } from './dom.js';
 import { downloadMarkdown } from './export-markdown.js';
@@ -63,7 +63,8 @@ async function saveConversation() {
   conversation.updatedAt = Date.now();
   conversation.model = modelValue() || null;
   conversation.scope = scopeValue() === '' ? null : scopeValue();
-  const hashes = await indexedNoteHashes();
+  const unrecorded = unrecordedCitedNotes(conversation.noteHashes, saved);
+  const hashes = unrecorded.size === 0 ? null : await indexedNoteHashes(unrecorded);
   if (hashes !== null) recordCitedHashes(conversation.noteHashes, saved, hashes);
   // Rename may have happened in the sidebar meanwhile: keep the stored title.
   const stored = await store.get(conversation.id);
@@ -80,7 +81,7 @@ async function saveConversation() {
 async function showChangedNotes(saved) {
   ui.changed.hidden = true;
   if (Object.keys(saved.noteHashes).length === 0) return;
-  const hashes = await indexedNoteHashes();
+  const hashes = await indexedNoteHashes(Object.keys(saved.noteHashes));
   if (hashes === null || saved.id !== conversation.id) return;
   const changed = changedCitedNotes(saved.noteHashes, hashes);
   if (changed.length === 0) return;
