@@ -5,6 +5,7 @@
 import { ChatOllama } from '@langchain/ollama';
 import { AppError, isAbortError, modelNotFound } from '../errors.ts';
 import { networkErrorCode } from '../embeddings/ollama-probe.ts';
+import { answerAbort } from './answer-abort.ts';
 import type { ModelPiece } from './model-reply.ts';
 import type { ChatMessage } from './prompt.ts';
 
@@ -97,15 +98,8 @@ export async function* streamChat(
   messages: ChatMessage[],
   signal: AbortSignal,
 ): AsyncGenerator<ModelPiece> {
-  const idle = new AbortController();
-  // Aborted when this generator ends for any reason, so a reader that stops early closes the request.
-  const released = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => idle.abort(), settings.timeoutMs);
-  };
-  const combined = AbortSignal.any([signal, idle.signal, released.signal]);
+  const abort = answerAbort(signal, settings.timeoutMs);
+  const combined = abort.signal;
   const boundFetch: typeof fetch = async (input, init) => strictNdjson(await fetch(input, { ...init, signal: combined }), settings);
   const model = new ChatOllama({
     baseUrl: settings.baseUrl,
@@ -114,14 +108,14 @@ export async function* streamChat(
     ...(settings.keepAlive === undefined ? {} : { keepAlive: settings.keepAlive }),
     fetch: boundFetch,
   });
-  arm();
+  abort.arm();
   try {
     const stream = await model.stream(
       messages.map((message) => [message.role === 'assistant' ? 'ai' : message.role, message.content] as [string, string]),
       { signal: combined },
     );
     for await (const chunk of stream as AsyncIterable<StreamChunk>) {
-      arm();
+      abort.arm();
       const reasoning = chunk.additional_kwargs?.reasoning_content;
       if (typeof reasoning === 'string' && reasoning !== '') yield { reasoning };
       const text = typeof chunk.content === 'string' ? chunk.content : '';
@@ -138,10 +132,9 @@ export async function* streamChat(
     }
   } catch (error) {
     if (signal.aborted) return;
-    if (isAbortError(error) && !idle.signal.aborted) return;
-    throw toOllamaError(error, settings, idle.signal.aborted);
+    if (isAbortError(error) && !abort.timedOut()) return;
+    throw toOllamaError(error, settings, abort.timedOut());
   } finally {
-    clearTimeout(timer);
-    released.abort();
+    abort.release();
   }
 }

@@ -6,6 +6,7 @@
  */
 import { ChatOpenAICompletions } from '@langchain/openai';
 import { AppError } from '../errors.ts';
+import { answerAbort } from './answer-abort.ts';
 import { openaiClientOptions } from '../embeddings/openai-client.ts';
 import { toOpenAIError, type OpenAIErrorContext } from '../embeddings/openai-errors.ts';
 import type { ChatMessage } from './prompt.ts';
@@ -31,14 +32,8 @@ export async function* streamOpenAIChat(
   messages: ChatMessage[],
   signal: AbortSignal,
 ): AsyncGenerator<string> {
-  const idle = new AbortController();
-  const released = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => idle.abort(), settings.timeoutMs);
-  };
-  const combined = AbortSignal.any([signal, idle.signal, released.signal]);
+  const abort = answerAbort(signal, settings.timeoutMs);
+  const combined = abort.signal;
   const context: OpenAIErrorContext = { ...settings, modelVariable: 'CHAT_MODEL', task: 'answer' };
   const model = new ChatOpenAICompletions({
     model: settings.model,
@@ -48,7 +43,7 @@ export async function* streamOpenAIChat(
     maxRetries: 0,
     ...openaiClientOptions({ baseUrl: settings.baseUrl, apiKey: settings.apiKey, signal: combined }),
   });
-  arm();
+  abort.arm();
   let finished = false;
   try {
     const stream = await model.stream(
@@ -56,13 +51,13 @@ export async function* streamOpenAIChat(
       { signal: combined },
     );
     for await (const chunk of stream) {
-      arm();
+      abort.arm();
       if (chunk.response_metadata.finish_reason != null) finished = true;
       const text = typeof chunk.content === 'string' ? chunk.content : '';
       if (text !== '') yield text;
     }
     // LangChain stops quietly once the signal is aborted; the idle timer is a failure all the same.
-    if (idle.signal.aborted) throw toOpenAIError(new Error('idle'), context, true);
+    if (abort.timedOut()) throw toOpenAIError(new Error('idle'), context, true);
     // The SDK ends quietly on a body that stops without `[DONE]`; a cut answer is a failure, as
     // an Ollama stream without its `done` line is.
     if (!finished && !combined.aborted) {
@@ -70,13 +65,12 @@ export async function* streamOpenAIChat(
     }
   } catch (error) {
     if (signal.aborted) return;
-    if (released.signal.aborted) return;
-    const failure = toOpenAIError(error, context, idle.signal.aborted);
+    if (abort.released()) return;
+    const failure = toOpenAIError(error, context, abort.timedOut());
     if (failure instanceof AppError) throw failure;
     // An abort we did not ask for, or a bug: never a half-silent end.
     throw new AppError('llm_unavailable', `The model server at ${settings.baseUrl} could not answer with ${settings.model}.`, { cause: error });
   } finally {
-    clearTimeout(timer);
-    released.abort();
+    abort.release();
   }
 }
