@@ -5,6 +5,8 @@
  * would otherwise be waited out).
  */
 import { isAbortError } from '../errors.ts';
+import type { EmbedOptions, Embedder } from './embedder.ts';
+import type { ModelPrefixes } from './model-prefixes.ts';
 
 export interface BatchPlan {
   batchSize: number;
@@ -47,6 +49,61 @@ export async function embedInBatches(
     throw error;
   }
   return results.flat();
+}
+
+/** What a remote embedder (Ollama, OpenAI-compatible) supplies; `remoteEmbedCalls` does the rest. */
+export interface RemoteEmbedding {
+  prefixes: ModelPrefixes;
+  batchSize: number;
+  concurrency: number;
+  /** Names the server and model in the error about a wrong vector count, e.g. `Ollama with "bge-m3"`. */
+  describe: string;
+  /** One request for one batch (already prefixed), aborted with `signal`. */
+  embedBatch(batch: string[], signal: AbortSignal): Promise<number[][]>;
+  /** One request for one query (already prefixed), aborted with `signal` if there is one. */
+  embedOne(text: string, signal: AbortSignal | undefined): Promise<number[]>;
+  /** The error a user can act on, for a failure that is not the caller's own abort. */
+  toError(error: unknown): unknown;
+}
+
+/**
+ * The two embed calls of a remote embedder, the same for every server: prefixes, batches, one checked
+ * vector per input, the caller's abort as an AbortError (never as a server failure), other failures
+ * through `toError`.
+ */
+export function remoteEmbedCalls(remote: RemoteEmbedding): Pick<Embedder, 'embedDocuments' | 'embedQuery'> {
+  const { prefixes, batchSize, concurrency, describe } = remote;
+  const fail = (error: unknown, signal: AbortSignal | undefined): unknown => {
+    if (signal?.aborted) return abortErrorFrom(signal);
+    return remote.toError(error);
+  };
+  return {
+    async embedDocuments(documents: string[], options: EmbedOptions = {}): Promise<number[][]> {
+      const { signal, onProgress } = options;
+      if (signal?.aborted) throw abortErrorFrom(signal);
+      if (documents.length === 0) return [];
+      const texts = documents.map((text) => prefixes.document + text);
+      try {
+        return await embedInBatches(texts, { batchSize, concurrency, signal, onProgress }, async (batch, batchSignal) =>
+          checkVectors(await remote.embedBatch(batch, batchSignal), batch.length, describe),
+        );
+      } catch (error) {
+        throw fail(error, signal);
+      }
+    },
+
+    async embedQuery(text: string, options: EmbedOptions = {}): Promise<number[]> {
+      const { signal } = options;
+      if (signal?.aborted) throw abortErrorFrom(signal);
+      try {
+        // Raced as well: an abort during LangChain's retry back-off would otherwise wait it out.
+        const vector = await raceAbort(remote.embedOne(prefixes.query + text, signal), signal);
+        return checkVectors([vector], 1, describe)[0] ?? [];
+      } catch (error) {
+        throw fail(error, signal);
+      }
+    },
+  };
 }
 
 /** Throws unless the server returned one non-empty vector per input. */

@@ -1,7 +1,7 @@
 import { OllamaEmbeddings } from '@langchain/ollama';
 import { AppError, isAbortError, modelNotFound } from '../errors.ts';
-import { abortErrorFrom, checkVectors, embedInBatches, raceAbort } from './embed-batches.ts';
-import type { EmbedOptions, Embedder } from './embedder.ts';
+import { remoteEmbedCalls } from './embed-batches.ts';
+import type { Embedder } from './embedder.ts';
 import { prefixesFor, type ModelPrefixes } from './model-prefixes.ts';
 import { networkErrorCode } from './ollama-probe.ts';
 
@@ -59,41 +59,19 @@ export function createOllamaEmbedder(options: OllamaEmbedderOptions): OllamaEmbe
       },
     });
 
-  const fail = (error: unknown, signal: AbortSignal | undefined): unknown => {
-    if (signal?.aborted) return abortErrorFrom(signal);
-    return toEmbedError(error, { baseUrl, model, timeoutMs });
-  };
-
   return {
     id: `ollama:${displayModelName(model)}`,
     model,
     prefixes,
-
-    async embedDocuments(documents: string[], embedOptions: EmbedOptions = {}): Promise<number[][]> {
-      const { signal, onProgress } = embedOptions;
-      if (signal?.aborted) throw abortErrorFrom(signal);
-      if (documents.length === 0) return [];
-      const texts = documents.map((text) => prefixes.document + text);
-      try {
-        return await embedInBatches(texts, { batchSize, concurrency, signal, onProgress }, async (batch, batchSignal) =>
-          checkVectors(await clientFor(batchSignal).embedDocuments(batch), batch.length, `Ollama with "${model}"`),
-        );
-      } catch (error) {
-        throw fail(error, signal);
-      }
-    },
-
-    async embedQuery(text: string, embedOptions: EmbedOptions = {}): Promise<number[]> {
-      const { signal } = embedOptions;
-      if (signal?.aborted) throw abortErrorFrom(signal);
-      try {
-        // Raced as well: an abort during LangChain's retry back-off would otherwise wait it out.
-        const vector = await raceAbort(clientFor(signal).embedQuery(prefixes.query + text), signal);
-        return checkVectors([vector], 1, `Ollama with "${model}"`)[0] ?? [];
-      } catch (error) {
-        throw fail(error, signal);
-      }
-    },
+    ...remoteEmbedCalls({
+      prefixes,
+      batchSize,
+      concurrency,
+      describe: `Ollama with "${model}"`,
+      embedBatch: (batch, signal) => clientFor(signal).embedDocuments(batch),
+      embedOne: (text, signal) => clientFor(signal).embedQuery(text),
+      toError: (error) => toEmbedError(error, { baseUrl, model, timeoutMs }),
+    }),
   };
 }
 

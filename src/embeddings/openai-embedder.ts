@@ -6,8 +6,8 @@
  */
 import { OpenAIEmbeddings } from '@langchain/openai';
 import { isAbortError } from '../errors.ts';
-import { abortErrorFrom, checkVectors, embedInBatches, raceAbort } from './embed-batches.ts';
-import type { EmbedOptions, Embedder } from './embedder.ts';
+import { remoteEmbedCalls } from './embed-batches.ts';
+import type { Embedder } from './embedder.ts';
 import { prefixesFor, type ModelPrefixes } from './model-prefixes.ts';
 import { openaiClientOptions } from './openai-client.ts';
 import { toOpenAIError, type OpenAIErrorContext } from './openai-errors.ts';
@@ -58,42 +58,20 @@ export function createOpenAIEmbedder(options: OpenAIEmbedderOptions): OpenAIEmbe
       ...openaiClientOptions({ baseUrl, apiKey, signal, requestTimeoutMs: timeoutMs }),
     });
 
-  const fail = (error: unknown, signal: AbortSignal | undefined): unknown => {
-    if (signal?.aborted) return abortErrorFrom(signal);
-    return toOpenAIError(error, context);
-  };
-  const describe = `The model server at ${baseUrl} with "${model}"`;
-
   return {
     // `:latest` is implied by Ollama's /v1, the one such server whose names carry tags.
     id: `openai:${model.trim().replace(/:latest$/, '')}`,
     model,
     prefixes,
-
-    async embedDocuments(documents: string[], embedOptions: EmbedOptions = {}): Promise<number[][]> {
-      const { signal, onProgress } = embedOptions;
-      if (signal?.aborted) throw abortErrorFrom(signal);
-      if (documents.length === 0) return [];
-      const texts = documents.map((text) => prefixes.document + text);
-      try {
-        return await embedInBatches(texts, { batchSize, concurrency, signal, onProgress }, async (batch, batchSignal) =>
-          checkVectors(await clientFor(batchSignal).embedDocuments(batch), batch.length, describe),
-        );
-      } catch (error) {
-        throw fail(error, signal);
-      }
-    },
-
-    async embedQuery(text: string, embedOptions: EmbedOptions = {}): Promise<number[]> {
-      const { signal } = embedOptions;
-      if (signal?.aborted) throw abortErrorFrom(signal);
-      try {
-        const vector = await raceAbort(clientFor(signal).embedQuery(prefixes.query + text), signal);
-        return checkVectors([vector], 1, describe)[0] ?? [];
-      } catch (error) {
-        throw fail(error, signal);
-      }
-    },
+    ...remoteEmbedCalls({
+      prefixes,
+      batchSize,
+      concurrency,
+      describe: `The model server at ${baseUrl} with "${model}"`,
+      embedBatch: (batch, signal) => clientFor(signal).embedDocuments(batch),
+      embedOne: (text, signal) => clientFor(signal).embedQuery(text),
+      toError: (error) => toOpenAIError(error, context),
+    }),
   };
 }
 
