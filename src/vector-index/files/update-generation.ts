@@ -9,13 +9,14 @@ import hnswlib from 'hnswlib-node';
 import type { Embedder } from '../../embeddings/embedder.ts';
 import { CHUNKER_VERSION } from '../../notes/chunk-markdown.ts';
 import { chunkNote } from '../../notes/chunk-note.ts';
-import { loadNotes, type Note, type NoteFailure } from '../../notes/load-notes.ts';
 import { embedMissing } from '../embed-missing.ts';
 import { ExactSearch } from '../exact-search.ts';
 import type { BuildSummary, UpdateOptions } from '../index-backend.ts';
 import { toIndexedChunk, type IndexedChunk } from '../indexed-chunk.ts';
 import { KeywordIndex } from '../keyword-index.ts';
 import { INDEX_FORMAT, type Manifest } from '../manifest.ts';
+import { diffNotes, noteUnchanged } from '../note-diff.ts';
+import { scanNotes } from '../scan-notes.ts';
 import { applyReuse, buildFresh, planReuse, storeOf } from './build-graph.ts';
 import { currentDirectory, embedderDirectory, KEYWORD_FILE, rejectGeneration } from './generation-files.ts';
 import { checkLabels, graphFileLayout, relabelGraphFile, type GraphFileLayout } from './graph-file.ts';
@@ -27,17 +28,6 @@ import { cleanOldGenerations, writeGeneration } from './write-generation.ts';
 export interface BuildOptions extends UpdateOptions {
   indexDir: string;
   hnsw?: HnswParameters;
-}
-
-function sameNotes(manifest: Manifest, notes: readonly Note[], failures: NoteFailure[]): boolean {
-  if (Object.keys(manifest.notes).length !== notes.length) return false;
-  for (const note of notes) {
-    const before = manifest.notes[note.path];
-    if (before === undefined || before.hash !== note.hash || before.title !== note.title) return false;
-  }
-  const failedBefore = manifest.failures.map((failure) => `${failure.path}\0${failure.reason}`).sort();
-  const failedNow = failures.map((failure) => `${failure.path}\0${failure.reason}`).sort();
-  return failedBefore.join('\n') === failedNow.join('\n');
 }
 
 /**
@@ -78,20 +68,11 @@ async function keywordFor(
  * vectors, and a small change also reuses its graph (see `planReuse`).
  */
 export async function updateIndex(options: BuildOptions): Promise<{ index: LoadedIndex; summary: BuildSummary }> {
-  const started = performance.now();
   const hnsw = options.hnsw ?? DEFAULT_HNSW;
   const { embedder, signal, log } = options;
   const folder = embedderDirectory(options.indexDir, embedder);
 
-  const loaded = await loadNotes(options.notesDir);
-  signal?.throwIfAborted();
-  options.onProgress?.({ phase: 'scan', notes: loaded.notes.length });
-  const summaryOf = (fields: Pick<BuildSummary, 'chunks' | 'embedded' | 'reused' | 'removed' | 'wroteGeneration'>): BuildSummary => ({
-    notes: loaded.notes.length,
-    failed: loaded.failures,
-    seconds: (performance.now() - started) / 1000,
-    ...fields,
-  });
+  const { loaded, summaryOf } = await scanNotes(options);
 
   // The previous generation: checked cheaply first, since when no note changed it is all we need.
   let previous: VerifiedGeneration | undefined;
@@ -102,7 +83,11 @@ export async function updateIndex(options: BuildOptions): Promise<{ index: Loade
     else rejectGeneration(log, currentDir, verified.reason);
   }
   const sameChunker = previous?.manifest.chunkerVersion === CHUNKER_VERSION;
-  if (previous !== undefined && sameChunker && sameNotes(previous.manifest, loaded.notes, loaded.failures)) {
+  if (
+    previous !== undefined &&
+    sameChunker &&
+    diffNotes(new Map(Object.entries(previous.manifest.notes)), loaded.notes, previous.manifest.failures, loaded.failures).same
+  ) {
     const result = await loadGeneration(previous.directory, embedder, hnsw.efSearch);
     if (result.ok) {
       const count = result.index.chunks.length;
@@ -133,10 +118,7 @@ export async function updateIndex(options: BuildOptions): Promise<{ index: Loade
   const embedTexts = new Map<string, string>();
   for (const note of loaded.notes) {
     const before = sameChunker ? prior?.manifest.notes[note.path] : undefined;
-    const kept =
-      before !== undefined && before.hash === note.hash && before.title === note.title
-        ? before.chunkIds.map((id) => priorById.get(id))
-        : undefined;
+    const kept = before !== undefined && noteUnchanged(before, note) ? before.chunkIds.map((id) => priorById.get(id)) : undefined;
     const noteChunks =
       kept !== undefined && kept.every((chunk) => chunk !== undefined)
         ? (kept as IndexedChunk[])

@@ -8,10 +8,12 @@
  */
 import type { Pool } from 'pg';
 import { CHUNKER_VERSION, chunkMarkdown } from '../../notes/chunk-markdown.ts';
-import { loadNotes, type Note, type NoteFailure } from '../../notes/load-notes.ts';
+import type { Note } from '../../notes/load-notes.ts';
 import { embedMissing } from '../embed-missing.ts';
 import type { BuildSummary, UpdateOptions } from '../index-backend.ts';
 import { toIndexedChunk } from '../indexed-chunk.ts';
+import { diffNotes } from '../note-diff.ts';
+import { scanNotes } from '../scan-notes.ts';
 import { readState } from './postgres-index.ts';
 import { createSearchIndexes, createTables, dropGenerations, tableSet, type TableSet } from './schema.ts';
 import { addTermFrequencies, insertNotes, replaceNote, storedVectors, writeTransaction, type NoteRecord } from './write-chunks.ts';
@@ -19,11 +21,6 @@ import type { WriterLock } from './writer-lock.ts';
 
 /** Chunks per insert transaction of a rebuild: short transactions, so readers are never held up long. */
 const REBUILD_BATCH_CHUNKS = 500;
-
-function sameFailures(before: readonly NoteFailure[], now: readonly NoteFailure[]): boolean {
-  const key = (failures: readonly NoteFailure[]) => failures.map((failure) => `${failure.path}\0${failure.reason}`).sort().join('\n');
-  return key(before) === key(now);
-}
 
 function chunkNote(note: Note, embedTexts: Map<string, string>): NoteRecord {
   const chunks = chunkMarkdown(note).map((chunk) => {
@@ -43,17 +40,8 @@ async function tablesExist(pool: Pool, tables: TableSet): Promise<boolean> {
 }
 
 export async function updatePostgres(pool: Pool, lock: WriterLock, options: UpdateOptions): Promise<BuildSummary> {
-  const started = performance.now();
   const { embedder, signal } = options;
-  const loaded = await loadNotes(options.notesDir);
-  signal?.throwIfAborted();
-  options.onProgress?.({ phase: 'scan', notes: loaded.notes.length });
-  const summaryOf = (fields: Pick<BuildSummary, 'chunks' | 'embedded' | 'reused' | 'removed' | 'wroteGeneration'>): BuildSummary => ({
-    notes: loaded.notes.length,
-    failed: loaded.failures,
-    seconds: (performance.now() - started) / 1000,
-    ...fields,
-  });
+  const { loaded, summaryOf } = await scanNotes(options);
 
   const state = await readState(pool, embedder.id);
   const live = state === undefined ? undefined : tableSet(embedder.id, state.generation);
@@ -72,10 +60,8 @@ export async function updatePostgres(pool: Pool, lock: WriterLock, options: Upda
   if (incremental) {
     const stored = await pool.query<{ path: string; hash: string; title: string; chunk_ids: string[] }>(`SELECT path, hash, title, chunk_ids FROM ${live.notes}`);
     const before = new Map(stored.rows.map((row) => [row.path, row]));
-    const changed = loaded.notes.filter((note) => before.get(note.path)?.hash !== note.hash || before.get(note.path)?.title !== note.title);
-    const present = new Set(loaded.notes.map((note) => note.path));
-    const deleted = [...before.keys()].filter((path) => !present.has(path));
-    if (changed.length === 0 && deleted.length === 0 && sameFailures(state.failures, loaded.failures)) {
+    const { changed, deleted, same } = diffNotes(before, loaded.notes, state.failures, loaded.failures);
+    if (same) {
       return summaryOf({ chunks: state.chunk_count, embedded: 0, reused: state.chunk_count, removed: 0, wroteGeneration: false });
     }
     const embedTexts = new Map<string, string>();
