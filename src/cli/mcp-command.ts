@@ -6,13 +6,8 @@
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { ConfigError, parseConfig } from '../config.ts';
-import { createModeTracker } from '../answer/answer-mode.ts';
-import { chooseEmbedder } from '../embeddings/create-embedder.ts';
-import { composeAnswering } from '../library/compose-answering.ts';
-import { watchNotes } from '../notes/watch-notes.ts';
+import { composeNotesEngine } from '../library/notes-engine.ts';
 import { createMcpServer } from '../server/mcp/create-mcp-server.ts';
-import { createFilesBackend } from '../vector-index/files/files-backend.ts';
-import { createLiveIndex } from '../vector-index/live-index.ts';
 import { isEntryPoint } from './is-entry-point.ts';
 
 /** Runs until stdin closes (the client went away) or a signal; resolves with the exit code. */
@@ -22,24 +17,11 @@ export async function runMcpCommand(env: NodeJS.ProcessEnv): Promise<number> {
   const line = (message: string): void => {
     if (!quiet) process.stderr.write(`asknotes: ${message}\n`);
   };
-  const tracker = createModeTracker(config, line);
-  await tracker.check();
-  const choice = await chooseEmbedder(config);
-  line(`embedder ${choice.embedder.id}: ${choice.reason}`);
-  const live = createLiveIndex({
-    backend: createFilesBackend({ indexDir: config.indexDir }),
-    notesDir: config.notesDir,
-    embedder: choice.embedder,
-    log: line,
-  });
-  const { library } = composeAnswering({ notesDir: config.notesDir, topK: config.topK, live, tracker });
-
+  const warn = (message: string, fields?: Record<string, unknown>): void => line(fields === undefined ? message : `${message} ${JSON.stringify(fields)}`);
+  const engine = await composeNotesEngine(config, { log: { info: line, warn, error: line } });
+  const { library } = engine;
   // An existing index answers at once; until the first build finishes, tools say index_not_ready.
-  await live.open();
-  const updating = live.update().catch((error: unknown) => line(`index update failed: ${String(error)}`));
-  const watcher = watchNotes(config.notesDir, { pollMs: config.watchPollMs, onChange: () => void live.update(), log: line });
-  const recheck = setInterval(() => void tracker.check().catch(() => undefined), config.ollamaCheckIntervalMs);
-  recheck.unref();
+  await engine.start();
 
   const server = createMcpServer(library);
   const transport = new StdioServerTransport();
@@ -53,10 +35,9 @@ export async function runMcpCommand(env: NodeJS.ProcessEnv): Promise<number> {
   await server.connect(transport);
   line(`MCP server ready on stdio (notes: ${config.notesDir})`);
   await closed;
-  clearInterval(recheck);
-  await watcher.close();
+  await engine.stop();
   await server.close().catch(() => undefined);
-  void updating;
+  await engine.backend.close().catch(() => undefined);
   return 0;
 }
 
