@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { MIN_COVERAGE, judgeEvidence, notCoveredAnswer } from '../src/answer/abstain.ts';
 import { coverage, queryTerms, unknownNames } from '../src/answer/evidence.ts';
+import { isEnglishWord } from '../src/answer/english-words.ts';
 import { tokenize } from '../src/embeddings/tokenize.ts';
 import { handTerms } from './support/answer-fixtures.ts';
 
@@ -164,7 +165,29 @@ describe('unknownNames', () => {
     ['Keep only the last 72 hours between 02:45 and 03:00', []],
     ['What changed in v1.2?', ['v1.2']],
     ['Capital letters that start a sentence. Do not count', []],
+    // A lower-case word that is not English in any form names a tool the notes never mention...
+    ['How do I take snapshots with sanoid and mergerfs?', ['sanoid', 'mergerfs']],
+    // ...but English words the notes lack are only phrasing: inflected, prefixed, or short.
+    ['Which shortcut unticks the shelved boxes in subfolders?', []],
+    ['Why is the vhd so slow?', []],
   ])('%j -> %j', (question, expected) => {
     expect(unknownNames(question, frequency)).toEqual(expected);
+  });
+});
+
+describe('isEnglishWord (word list + inflections + English prefixes)', () => {
+  it.each<[string, boolean]>([
+    ['search', true],
+    ['searching', true],
+    ['unticks', true],
+    ['subfolders', true],
+    ['rewritten', true],
+    ['sanoid', false],
+    ['borgmatic', false],
+    ['kubectl', false],
+    // A prefix needs an English word of at least four letters after it.
+    ['reqx', false],
+  ])('%s -> %s', (word, expected) => {
+    expect(isEnglishWord(word)).toBe(expected);
   });
 });

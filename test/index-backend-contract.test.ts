@@ -107,8 +107,10 @@ describe.each(['files', 'postgres'] as const)('the %s backend', (kind) => {
     expect(await backend.version(embedder)).not.toBe(version);
     const fresh = await retrieve(updated, embedder, 'axolotl aquarium pager', { k: 2 });
     expect(fresh[0]!.chunk.text).toContain('axolotl');
-    expect(updated.keyword.documentFrequency('zebrafish')).toBe(0);
-    expect(await retrieve(updated, embedder, 'zebrafish', { k: 5, method: 'keyword' })).toEqual([]);
+    // The new text no longer says zebrafish: only the file name does (a field the keyword index boosts).
+    const stale = await retrieve(updated, embedder, 'zebrafish', { k: 5, method: 'keyword' });
+    expect(stale.every((hit) => hit.chunk.note === SECOND_NOTE.path && !/zebrafish/i.test(hit.chunk.text))).toBe(true);
+    expect(updated.keyword.documentFrequency('zebrafish')).toBe(stale.length);
     index = updated;
   });
 
@@ -170,7 +172,9 @@ describe('both backends rank alike', () => {
       );
       expect(postgres!.map((hit) => hit.chunk.id), question).toEqual(files!.map((hit) => hit.chunk.id));
       postgres!.forEach((hit, position) => {
-        expect(hit.score).toBeCloseTo(files![position]!.score, 6);
+        // The files backend scans int16-quantised vectors, pgvector float32 ones: similarities (and the
+        // fused scores made from them) agree to about 1e-5.
+        expect(hit.score).toBeCloseTo(files![position]!.score, 4);
         expect(hit.similarity).toBeCloseTo(files![position]!.similarity, 4);
         expect(hit.chunk).toEqual(files![position]!.chunk);
       });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, truncate, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLocalEmbedder } from '../src/embeddings/local-embedder.ts';
-import { keywordText, openIndex, updateIndex, type LoadedIndex } from '../src/vector-index/index-store.ts';
+import { keywordDocument, openIndex, updateIndex, type LoadedIndex } from '../src/vector-index/index-store.ts';
 import { KeywordIndex } from '../src/vector-index/keyword-index.ts';
 import { generateCorpus, type GeneratedCorpus } from './support/synthetic-corpus.ts';
 import { createTempDirs, expectedChunks } from './support/index-fixtures.ts';
@@ -47,7 +47,7 @@ async function expectLikeAFreshBuild(index: LoadedIndex, notesDir: string): Prom
     expect(cosine(index.store.index.getPoint(label), fresh[label] ?? [])).toBeGreaterThan(0.9999);
   });
   // The keyword index (updated from the previous one) ranks exactly as one built afresh.
-  const freshKeyword = KeywordIndex.build(index.chunks.map((chunk) => ({ id: chunk.id, text: keywordText(chunk) })));
+  const freshKeyword = KeywordIndex.build(index.chunks.map(keywordDocument));
   for (const chunk of [expected[0]!, expected[expected.length - 1]!]) {
     const query = chunk.text.split(/\s+/).slice(0, 8).join(' ');
     expect(index.keyword.search(query, 10)).toEqual(freshKeyword.search(query, 10));

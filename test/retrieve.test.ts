@@ -1,5 +1,5 @@
 /**
- * Hybrid retrieval: reciprocal-rank fusion, distance -> similarity, near-duplicate collapse (pure,
+ * Hybrid retrieval (score fusion: fusion.test.ts): distance -> similarity, near-duplicate collapse (pure,
  * tables), and `retrieve` on real indexes built by `updateIndex` (scores, k clamping, methods).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,49 +10,11 @@ import {
   type Retrieved,
 } from '../src/answer/retrieve.ts';
 import { createLocalEmbedder } from '../src/embeddings/local-embedder.ts';
-import { RRF_K, distanceToSimilarity, fuseRankings } from '../src/vector-index/fuse-rankings.ts';
+import { distanceToSimilarity } from '../src/vector-index/fuse-scores.ts';
 import type { LoadedIndex } from '../src/vector-index/files/loaded-index.ts';
 import { openIndex } from '../src/vector-index/files/read-generation.ts';
 import type { IndexedChunk } from '../src/vector-index/indexed-chunk.ts';
 import { buildNotesIndex, type NotesIndex } from './support/answer-fixtures.ts';
-
-const rrf = (...ranks: number[]) => ranks.reduce((sum, rank) => sum + 1 / (RRF_K + rank), 0);
-
-describe('fuseRankings', () => {
-  it.each([
-    { name: 'no rankings', rankings: [], order: [] },
-    { name: 'one ranking keeps its order', rankings: [['a', 'b', 'c']], order: ['a', 'b', 'c'] },
-    { name: 'two agreeing rankings keep their order', rankings: [['a', 'b'], ['a', 'b']], order: ['a', 'b'] },
-    {
-      name: 'consensus beats a single first place',
-      rankings: [['a', 'b'], ['c', 'b']],
-      order: ['b', 'a', 'c'],
-    },
-    {
-      name: 'a document found by one ranking only still appears',
-      rankings: [['a', 'b'], ['b', 'x']],
-      order: ['b', 'a', 'x'],
-    },
-    { name: 'equal scores are ordered by id (deterministic)', rankings: [['b'], ['a']], order: ['a', 'b'] },
-    { name: 'an empty ranking changes nothing', rankings: [['b', 'a'], []], order: ['b', 'a'] },
-  ])('$name', ({ rankings, order }) => {
-    expect(fuseRankings(rankings).map((entry) => entry.id)).toEqual(order);
-  });
-
-  it.each([
-    { rankings: [['a', 'b']], scores: { a: rrf(1), b: rrf(2) } },
-    { rankings: [['a', 'b'], ['b', 'a']], scores: { a: rrf(1, 2), b: rrf(2, 1) } },
-    { rankings: [['a'], ['a'], ['b', 'a']], scores: { a: rrf(1, 1, 2), b: rrf(1) } },
-  ])('scores are sums of 1/(RRF_K + rank): $rankings', ({ rankings, scores }) => {
-    const fused = Object.fromEntries(fuseRankings(rankings).map((entry) => [entry.id, entry.fused]));
-    for (const [id, expected] of Object.entries(scores)) expect(fused[id]).toBeCloseTo(expected, 12);
-  });
-
-  it('the constant k damps the top ranks: with k=0 first place counts double the second', () => {
-    const fused = fuseRankings([['a', 'b']], 0);
-    expect(fused.map((entry) => entry.fused)).toEqual([1, 0.5]);
-  });
-});
 
 describe('distanceToSimilarity (HNSWLib cosine distance -> similarity)', () => {
   it.each([

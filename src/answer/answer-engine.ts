@@ -7,6 +7,7 @@ import type { Embedder } from '../embeddings/embedder.ts';
 import type { SearchableIndex } from '../vector-index/index-backend.ts';
 import { MIN_COVERAGE, MODEL_MIN_COVERAGE, judgeEvidence, notCoveredAnswer } from './abstain.ts';
 import type { AnswerEvent, AnswerFn, AskRequest, Source, SourcesEvent, Timings } from './answer-types.ts';
+import { loadEnglishWords } from './english-words.ts';
 import { queryTerms, type TermWeight } from './evidence.ts';
 import { composeExtractiveAnswer } from './extractive.ts';
 import { streamModelChat, type ModelChat } from './chat-stream.ts';
@@ -52,6 +53,8 @@ function termWeight(index: SearchableIndex): TermWeight {
 }
 
 export function createAnswerEngine(deps: AnswerEngineDeps): AnswerFn {
+  // The word list abstention reads, loaded once the server is up rather than by the first question.
+  setImmediate(loadEnglishWords).unref();
   return (request, { signal }) => answer(deps, request, signal);
 }
 

@@ -3,6 +3,7 @@
  * Shared by sentence selection (extractive answers) and abstention.
  */
 import { SAME_WORD_PREFIX, sameWord, tokenize } from '../embeddings/tokenize.ts';
+import { isEnglishWord } from './english-words.ts';
 
 /** Inverse document frequency of a term in the indexed corpus (terms never seen get the highest). */
 export type TermWeight = (term: string) => number;
@@ -45,12 +46,13 @@ export function coverage(query: QueryTerms, text: string | Set<string>): number 
 /**
  * The things a question names, one entry per named word with its analysed terms (a version or
  * number: only its whole term): versions and
- * numbers that identify something ("DockerCon 2024", "v1.1", "3.12") and capitalised words that do
- * not start a sentence ("Swarm", "France", "Hyper-V"). A bare quantity ("the last 48 hours",
+ * numbers that identify something ("DockerCon 2024", "v1.1", "3.12"), capitalised words that do
+ * not start a sentence ("Swarm", "France", "Hyper-V") and lower-case words that are not English
+ * ("sanoid"). A bare quantity ("the last 48 hours",
  * "between 01:30 and 02:45") is a value the user supplies, not a name.
  */
-export function namedWords(question: string): string[][] {
-  const named: string[][] = [];
+export function namedWords(question: string): { word: string; terms: string[] }[] {
+  const named: { word: string; terms: string[] }[] = [];
   const words = question.split(/\s+/);
   words.forEach((word, position) => {
     const previous = words[position - 1];
@@ -61,24 +63,35 @@ export function namedWords(question: string): string[][] {
     const isName = !startsSentence && /^\p{Lu}/u.test(bare);
     const previousIsName = previous !== undefined && !startsSentence && /^\p{Lu}/u.test(previous);
     const isIdentifyingNumber = /\p{N}/u.test(bare) && (hasLetter || bare.includes('.') || previousIsName);
-    if (!isName && !isIdentifyingNumber) return;
+    if (!isName && !isIdentifyingNumber && !isCoinedWord(bare)) return;
     const terms = tokenize(bare);
     // A version is one identity: "v1.2" is not known because "v1.1" shares its parts.
-    if (terms.length > 0) named.push(/\p{N}/u.test(bare) ? terms.slice(0, 1) : terms);
+    if (terms.length > 0) named.push({ word: bare.toLowerCase(), terms: /\p{N}/u.test(bare) ? terms.slice(0, 1) : terms });
   });
   return named;
 }
 
 /**
- * The named words of `question` that the notes never mention, each as its first (whole) term: a
+ * A lower-case word of letters that is not English in any inflection ("sanoid", "mergerfs",
+ * "kubectl"): the name of a tool or product, as much a name as a capitalised one. Short words are
+ * left out (abbreviations and typos are common there).
+ */
+function isCoinedWord(word: string): boolean {
+  return word.length >= COINED_MIN_LENGTH && /^[a-z]+$/.test(word) && !isEnglishWord(word);
+}
+
+const COINED_MIN_LENGTH = 4;
+
+/**
+ * The named words of `question` that the notes never mention, each as written (lower-cased): a
  * word is unknown only when none of its terms occurs ("Spotlight-style" is known when the notes
  * say "Spotlight"; "Hyper-V" is not when they never say "Hyper"; "v1.2" is not when they only say
  * "v1.1").
  */
 export function unknownNames(question: string, documentFrequency: (term: string) => number): string[] {
   const unknown = new Set<string>();
-  for (const terms of namedWords(question)) {
-    if (terms.every((term) => documentFrequency(term) === 0)) unknown.add(terms[0]!);
+  for (const { word, terms } of namedWords(question)) {
+    if (terms.every((term) => documentFrequency(term) === 0)) unknown.add(word);
   }
   return [...unknown];
 }

@@ -1,10 +1,10 @@
 /**
- * Hybrid retrieval: the index backend fuses vector and keyword rankings by reciprocal rank
- * (`vector-index/fuse-rankings.ts`); here the question (and earlier turns) are embedded,
- * near-duplicates collapsed, k clamped to the index size and scores normalised.
+ * Hybrid retrieval: the index backend fuses vector and keyword rankings by the weighted mean of
+ * their normalised scores (`vector-index/fuse-scores.ts`), the vector half weighted by what the
+ * embedder is (`Embedder.fusionWeight`); here the question (and earlier turns) are embedded,
+ * near-duplicates collapsed and k clamped to the index size.
  */
 import type { Embedder } from '../embeddings/embedder.ts';
-import { RRF_K } from '../vector-index/fuse-rankings.ts';
 import type { IndexScope, RetrievalMethod, SearchableIndex, SearchQuery } from '../vector-index/index-backend.ts';
 import type { IndexedChunk } from '../vector-index/indexed-chunk.ts';
 import { resolverFor } from '../notes/resolve-links.ts';
@@ -14,7 +14,7 @@ export type { RetrievalMethod } from '../vector-index/index-backend.ts';
 
 export interface Retrieved {
   chunk: IndexedChunk;
-  /** Fused score normalised to 0..1 (1 = first in every ranking); non-increasing in rank order. */
+  /** Fused score, 0..1 (1 = best in every ranking); non-increasing in rank order. */
   score: number;
   /** Cosine similarity of the chunk to the query (0..1), when the vector search found it. */
   similarity: number;
@@ -67,17 +67,24 @@ export async function retrieve(
     const vector = method === 'keyword' ? undefined : await embedder.embedQuery(query.text, options.signal ? { signal: options.signal } : {});
     searches.push({ ...query, ...(vector === undefined ? {} : { vector }) });
   }
-  const hits = await index.search(searches, { depth, method, scope, ...(options.signal ? { signal: options.signal } : {}) });
+  const vectorWeight = vectorFusionWeight(embedder);
+  const hits = await index.search(searches, { depth, method, scope, vectorWeight, ...(options.signal ? { signal: options.signal } : {}) });
   options.signal?.throwIfAborted();
 
-  // The fused score of a chunk first in every ranking: each query ranks once per method searched.
-  const rankingsPerQuery = method === 'hybrid' ? 2 : 1;
-  const best = (queries.reduce((sum, query) => sum + query.weight, 0) * rankingsPerQuery) / (RRF_K + 1);
   const chosen: Retrieved[] = [];
   for (const { chunk, fused, similarity } of addLinkEvidence(hits, resolverFor(index.manifest.notes))) {
     if (chosen.some((kept) => nearDuplicate(kept.chunk, chunk))) continue;
-    chosen.push({ chunk, score: Math.min(1, fused / best), similarity });
+    chosen.push({ chunk, score: Math.min(1, fused), similarity });
     if (chosen.length === k) break;
   }
   return chosen;
+}
+
+/**
+ * How much the vector half counts in the hybrid, BM25 counting 1: the embedder's own
+ * `fusionWeight` (the built-in one is a lexical model over BM25's own terms: low), else 1 (a
+ * semantic model is independent evidence of about BM25's worth).
+ */
+export function vectorFusionWeight(embedder: Embedder): number {
+  return embedder.fusionWeight ?? 1;
 }

@@ -21,6 +21,11 @@ export interface EmbedOptions {
 export interface Embedder extends EmbeddingsInterface {
   /** e.g. "ollama:nomic-embed-text" or "local:hash-v1-d512"; changes whenever vectors would change. */
   readonly id: string;
+  /**
+   * How much this embedder's ranking counts in hybrid retrieval, BM25's counting 1 (default 1: a
+   * semantic model is independent evidence). Set by what the model is, never fitted to questions.
+   */
+  readonly fusionWeight?: number;
   embedDocuments(documents: string[], options?: EmbedOptions): Promise<number[][]>;
   embedQuery(document: string, options?: EmbedOptions): Promise<number[]>;
   /**

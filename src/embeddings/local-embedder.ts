@@ -68,6 +68,14 @@ export interface LocalEmbedder extends Embedder {
  * vector cache and names the index folder, so old vectors are never mixed with new ones.
  */
 const FEATURE_VERSION = 1;
+
+/**
+ * The built-in embedder's weight in hybrid retrieval (BM25 = 1). Its features are BM25's own stems
+ * plus bigrams and character n-grams: mostly the same evidence again, whose independent part is
+ * tolerance of typos and inflections. So it breaks near-ties between keyword matches and carries
+ * questions BM25 cannot match at all, but never outvotes a clear keyword match.
+ */
+export const LOCAL_FUSION_WEIGHT = 0.1;
 const DEFAULT_DIMENSIONS = 1024;
 const DEFAULT_BATCH_SIZE = 256;
 
@@ -350,6 +358,7 @@ export function createLocalEmbedder(options: LocalEmbedderOptions = {}): LocalEm
 
   return {
     id,
+    fusionWeight: LOCAL_FUSION_WEIGHT,
     dimensions,
 
     async embedDocuments(documents: string[], embedOptions: EmbedOptions = {}): Promise<number[][]> {

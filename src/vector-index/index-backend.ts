@@ -46,6 +46,11 @@ export interface SearchOptions {
   /** How many candidates each ranking contributes. */
   depth: number;
   method: RetrievalMethod;
+  /**
+   * How much the vector half counts in the hybrid, the keyword half counting 1 (`Embedder.fusionWeight`;
+   * default 1). Rankings are fused by the weighted mean of their normalised scores (`fuse-scores.ts`).
+   */
+  vectorWeight?: number;
   /** Only chunks in this scope are ranked (applied inside each search, so the best of the scope come back). */
   scope?: IndexScope | undefined;
   signal?: AbortSignal;
@@ -53,7 +58,10 @@ export interface SearchOptions {
 
 export interface SearchHit {
   chunk: IndexedChunk;
-  /** Reciprocal-rank fusion score over every ranking of every query (`fuse-rankings.ts`). */
+  /**
+   * Fused score, 0..1: the weighted mean over every ranking of every query of the chunk's score
+   * normalised by that ranking's best (`fuse-scores.ts`); 1 = best in every ranking.
+   */
   fused: number;
   /** Best cosine similarity (0..1) of the chunk to a query vector, 0 when no vector search found it. */
   similarity: number;
@@ -64,8 +72,8 @@ export interface SearchableIndex {
   readonly manifest: IndexManifest;
   readonly keyword: KeywordStatistics;
   /**
-   * Vector and keyword rankings (`depth` each) for every query, fused by reciprocal rank: best
-   * first, ties by chunk id.
+   * Vector and keyword rankings (`depth` each) for every query, fused by weighted normalised scores
+   * (`fuse-scores.ts`): best first, ties by chunk id.
    */
   search(queries: readonly SearchQuery[], options: SearchOptions): Promise<SearchHit[]>;
   /** The chunks a scope selects (`scope-rows.ts` judges each note). */

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { titleWords, type NoteChunk } from '../notes/chunk-note.ts';
 import type { Note } from '../notes/load-notes.ts';
 import { displayText } from '../notes/vault-syntax.ts';
+import type { KeywordDocument } from './keyword-index.ts';
 
 /** A chunk as the index keeps it: the shown text plus where it came from. */
 export interface IndexedChunk {
@@ -39,9 +40,24 @@ export function toIndexedChunk(chunk: NoteChunk, note: Pick<Note, 'title' | 'tag
   };
 }
 
-/** The text the keyword index sees: the same fields the embedder sees, vault syntax as shown words. */
+/** The text the keyword index sees, as one string: the same fields the embedder sees, vault syntax as shown words. */
 export function keywordText(chunk: IndexedChunk): string {
   return `${chunk.title}\n${chunk.heading}\n${displayText(chunk.text)}`;
+}
+
+/**
+ * What the keyword index sees of a chunk, by field: its text (vault syntax as shown words), and as
+ * boosted fields the names of its note (title with aliases, and file name) and its heading path.
+ */
+export function keywordDocument(chunk: IndexedChunk): KeywordDocument {
+  return { id: chunk.id, text: displayText(chunk.text), title: `${chunk.title}\n${fileStem(chunk.note)}`, heading: chunk.heading };
+}
+
+/** `dir/git-bisect.md` -> `git-bisect`: a note's file name is one of its names. */
+export function fileStem(path: string): string {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  const dot = name.lastIndexOf('.');
+  return dot > 0 ? name.slice(0, dot) : name;
 }
 
 /** Folder name (files) or table-name part (postgres) for an embedder id: readable and safe. */

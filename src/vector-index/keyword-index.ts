@@ -13,7 +13,36 @@ import { SAME_WORD_PREFIX, sameWord, scanTokens, tokenize } from '../embeddings/
 
 export interface KeywordDocument {
   id: string;
+  /** The body text. */
   text: string;
+  /** What the document is called (a note's title, file name, aliases): a boosted field. */
+  title?: string;
+  /** Where in its note the document sits (the heading path): a boosted field. */
+  heading?: string;
+}
+
+/**
+ * BM25F-style field boosts (Robertson et al. 2004, simplified to weighted term frequencies with one
+ * length normalisation): a term of the title counts as FIELD_WEIGHTS.title occurrences, one of the
+ * heading path as FIELD_WEIGHTS.heading. A field's distinct terms count once each: a title that
+ * repeats a word, or a heading path that repeats the title, is no stronger evidence.
+ */
+export const FIELD_WEIGHTS = { title: 3, heading: 2 } as const;
+
+/** Calls `visit` with each analysed term of `document` and the occurrences it counts for. */
+export function scanDocument(document: KeywordDocument, visit: (term: string, weight: number) => void): void {
+  scanTokens(document.text, (term) => visit(term, 1));
+  const field = (text: string | undefined, weight: number): void => {
+    if (text === undefined || text === '') return;
+    const seen = new Set<string>();
+    scanTokens(text, (term) => {
+      if (seen.has(term)) return;
+      seen.add(term);
+      visit(term, weight);
+    });
+  };
+  field(document.title, FIELD_WEIGHTS.title);
+  field(document.heading, FIELD_WEIGHTS.heading);
 }
 
 export interface KeywordHit {
@@ -128,8 +157,8 @@ export class KeywordIndex {
       const number = ids.length;
       ids.push(document.id);
       let length = 0;
-      scanTokens(document.text, (term) => {
-        length++;
+      scanDocument(document, (term, weight) => {
+        length += weight;
         let termNumber = termNumbers.get(term);
         if (termNumber === undefined) {
           termNumber = termDocuments.length;
@@ -140,7 +169,7 @@ export class KeywordIndex {
         }
         const count = countInDocument[termNumber] ?? 0;
         if (count === 0) touched.push(termNumber);
-        countInDocument[termNumber] = count + 1;
+        countInDocument[termNumber] = count + weight;
       });
       lengths.push(length);
       for (const termNumber of touched) {
@@ -197,9 +226,9 @@ export class KeywordIndex {
       }
       const counts = new Map<string, number>();
       let length = 0;
-      scanTokens(documents[number]!.text, (term) => {
-        length++;
-        counts.set(term, (counts.get(term) ?? 0) + 1);
+      scanDocument(documents[number]!, (term, weight) => {
+        length += weight;
+        counts.set(term, (counts.get(term) ?? 0) + weight);
       });
       lengths[number] = length;
       for (const [term, frequency] of counts) {
@@ -333,18 +362,18 @@ export class KeywordIndex {
     // Same analyzer, same documents: a sample analysed again must match the saved postings exactly.
     const step = Math.max(1, Math.floor(documents.length / SAVED_SAMPLE));
     for (let number = 0; number < documents.length; number += step) {
-      if (!index.agreesWith(number, documents[number]!.text)) return undefined;
+      if (!index.agreesWith(number, documents[number]!)) return undefined;
     }
     return index;
   }
 
   /** Whether document `number`'s saved length and term frequencies are what `text` analyses to. */
-  private agreesWith(number: number, text: string): boolean {
+  private agreesWith(number: number, document: KeywordDocument): boolean {
     const counts = new Map<string, number>();
     let length = 0;
-    scanTokens(text, (term) => {
-      length++;
-      counts.set(term, (counts.get(term) ?? 0) + 1);
+    scanDocument(document, (term, weight) => {
+      length += weight;
+      counts.set(term, (counts.get(term) ?? 0) + weight);
     });
     if (length !== this.lengths[number]) return false;
     for (const [term, count] of counts) {
@@ -386,6 +415,38 @@ export class KeywordIndex {
   }
 
   /**
+   * The indexed terms `query` is searched with: its distinct analysed terms, each one the notes
+   * never use in that form replaced by the forms they do use ("rewrite" finds "rewritten"), as the
+   * evidence check does.
+   */
+  searchTerms(query: string): string[] {
+    return expandQueryTerms(this.terms(query), (term) => this.postings.has(term), (term) => this.variants(term));
+  }
+
+  /** Document number of `id` (its position in the build's documents), or undefined. */
+  numberOfId(id: string): number | undefined {
+    return this.numberOf.get(id);
+  }
+
+  /** Weighted length of document `number` (body terms plus boosted field terms). */
+  lengthOf(number: number): number {
+    return this.lengths[number] ?? 0;
+  }
+
+  /** Calls `visit` with each document containing `term` and the term's weighted frequency there. */
+  forEachPosting(term: string, visit: (number: number, frequency: number) => void): void {
+    const postings = this.postings.get(term);
+    if (postings === undefined) return;
+    const { documents, frequencies } = postings;
+    for (let index = 0; index < documents.length; index++) visit(documents[index]!, frequencies[index]!);
+  }
+
+  /** BM25's term-frequency saturation parameter (k1). */
+  get saturation(): number {
+    return this.k1;
+  }
+
+  /**
    * The `k` best documents for `query`, best first; documents sharing no term are left out, and so
    * are those `allowed` refuses (by document number: position in the documents it was built from).
    */
@@ -397,8 +458,7 @@ export class KeywordIndex {
     // best so far, the common terms' long postings only need visiting for documents already scored.
     // Exact: the same k documents with the same scores (summed in another order) as a full scan.
     const terms: Array<{ postings: Postings; idf: number }> = [];
-    const indexed = (term: string) => this.postings.has(term);
-    for (const term of expandQueryTerms(this.terms(query), indexed, (term) => this.variants(term))) {
+    for (const term of this.searchTerms(query)) {
       terms.push({ postings: this.postings.get(term)!, idf: this.idf(term) });
     }
     terms.sort((a, b) => b.idf - a.idf);
@@ -485,7 +545,7 @@ export class KeywordIndex {
 
 }
 
-const SAVED_MAGIC = 0x31574b41; // "AKW1"
+const SAVED_MAGIC = 0x32574b41; // "AKW2" (weighted fields)
 const SAVED_HEADER_WORDS = 6;
 /** Documents re-analysed to check a saved index. */
 const SAVED_SAMPLE = 32;

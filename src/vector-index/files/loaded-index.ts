@@ -8,7 +8,7 @@ import type { ExactSearch } from '../exact-search.ts';
 import type { SearchableIndex } from '../index-backend.ts';
 import type { IndexedChunk } from '../indexed-chunk.ts';
 import type { KeywordDocument, KeywordIndex } from '../keyword-index.ts';
-import { keywordText } from '../indexed-chunk.ts';
+import { keywordDocument } from '../indexed-chunk.ts';
 import type { Manifest } from '../manifest.ts';
 import { listNotes } from '../note-listing.ts';
 import { scopeRows } from '../scope-rows.ts';
@@ -47,7 +47,7 @@ export function useIndex(index: LoadedIndex, embedder: Embedder, efSearch: numbe
 }
 
 export function keywordDocuments(chunks: IndexedChunk[]): KeywordDocument[] {
-  return chunks.map((chunk) => ({ id: chunk.id, text: keywordText(chunk) }));
+  return chunks.map(keywordDocument);
 }
 
 export function indexOf(

@@ -1,12 +1,14 @@
 /**
  * Hybrid search over a loaded generation: for each query, the vector ranking (an exact scan where
- * `exact-search.ts` accepts the query, else the HNSW graph) and the BM25 keyword ranking, fused by reciprocal rank.
+ * `exact-search.ts` accepts the query, else the HNSW graph) and the BM25F keyword ranking mixed with
+ * whole-note scores, fused by the weighted mean of their normalised scores (`fuse-scores.ts`).
  */
 import type { SearchHit, SearchOptions, SearchQuery } from '../index-backend.ts';
-import { distanceToSimilarity, fuseRankings, type Ranking, type WeightedRanking } from '../fuse-rankings.ts';
+import { distanceToSimilarity, fuseFindings, type QueryFindings } from '../fuse-scores.ts';
+import { NoteKeywordScores } from '../note-keyword-scores.ts';
 import type { HNSWLib } from '@langchain/community/vectorstores/hnswlib';
 import type { ExactSearch } from '../exact-search.ts';
-import type { IndexedChunk } from '../indexed-chunk.ts';
+import { keywordDocument, type IndexedChunk } from '../indexed-chunk.ts';
 import type { KeywordIndex } from '../keyword-index.ts';
 import type { RowScope } from '../scope-rows.ts';
 
@@ -18,6 +20,23 @@ export interface SearchedGeneration {
   store: HNSWLib;
   keyword: KeywordIndex;
   exact: ExactSearch | undefined;
+}
+
+type Ranking = string[];
+
+/** Per loaded generation, its whole-note scorer (built on first use: linear in the chunks). */
+const noteScorers = new WeakMap<SearchedGeneration, NoteKeywordScores>();
+
+function noteScorer(index: SearchedGeneration): NoteKeywordScores {
+  let scorer = noteScorers.get(index);
+  if (scorer === undefined) {
+    scorer = NoteKeywordScores.fromKeywordIndex(
+      index.keyword,
+      index.chunks.map((chunk) => ({ id: chunk.id, note: chunk.note, title: keywordDocument(chunk).title ?? '' })),
+    );
+    noteScorers.set(index, scorer);
+  }
+  return scorer;
 }
 
 async function vectorRanking(
@@ -67,20 +86,25 @@ export async function searchGeneration(
   const { depth, method } = options;
   // A scope reaching this index was made by its `scope()`: rows of this generation.
   const scope = options.scope as RowScope | undefined;
-  const rankings: WeightedRanking[] = [];
+  const vectorWeight = method === 'vector' ? 1 : method === 'keyword' ? 0 : (options.vectorWeight ?? 1);
+  const findings: QueryFindings[] = [];
   const similarity = new Map<string, number>();
   for (const query of queries) {
-    if (method !== 'keyword' && query.vector !== undefined) {
+    const found: QueryFindings = { weight: query.weight };
+    if (vectorWeight > 0 && query.vector !== undefined) {
       const result = await vectorRanking(index, query.vector, depth, scope);
-      rankings.push({ ids: result.ranking, weight: query.weight });
+      found.vector = result.ranking.map((id) => ({ id, score: result.similarity.get(id) ?? 0 }));
       for (const [id, value] of result.similarity) similarity.set(id, Math.max(value, similarity.get(id) ?? 0));
     }
     if (method !== 'vector') {
-      rankings.push({ ids: index.keyword.search(query.text, depth, scope?.allows).map((hit) => hit.id), weight: query.weight });
+      found.keyword = index.keyword.search(query.text, depth, scope?.allows);
+      // Every note sharing a term (not only the scope's): the same normalisation in and out of a scope.
+      if (found.keyword.length > 0) found.notes = noteScorer(index).search(query.text);
     }
+    findings.push(found);
   }
   const hits: SearchHit[] = [];
-  for (const { id, fused } of fuseRankings(rankings)) {
+  for (const { id, fused } of fuseFindings(findings, vectorWeight, (id) => index.byId.get(id)?.note)) {
     const chunk = index.byId.get(id);
     if (chunk !== undefined) hits.push({ chunk, fused, similarity: similarity.get(id) ?? 0 });
   }

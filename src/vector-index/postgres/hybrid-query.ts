@@ -1,10 +1,10 @@
 /**
- * The fused search as one SQL statement: for each query a vector ranking (pgvector cosine distance,
- * HNSW) and a BM25 ranking (the GIN-indexed tsvector filters candidates; term frequencies and
- * lengths score them exactly as the files backend's keyword index does), combined by reciprocal
- * rank with the same constant, weights and tie order as `fuse-rankings.ts`.
+ * The search as one SQL statement (one snapshot): for each query a vector ranking (pgvector cosine
+ * distance, HNSW), a BM25F ranking (the GIN-indexed tsvector filters candidates; weighted term
+ * frequencies and lengths score them exactly as the files backend's keyword index does) and the
+ * per-note sums of the query terms' frequencies (for whole-note BM25). It returns raw scores; the
+ * caller fuses them by the rule every backend shares (`fuse-scores.ts`).
  */
-import { RRF_K } from '../fuse-rankings.ts';
 import type { RetrievalMethod } from '../index-backend.ts';
 import type { TableSet } from './schema.ts';
 import { tsqueryLiteral, vectorLiteral } from './text-search-literals.ts';
@@ -26,7 +26,9 @@ export interface Bm25Parameters {
   averageLength: number;
 }
 
-export interface HybridRow {
+/** A candidate chunk (`kind` 'chunk') with its raw score in each ranking that found it. */
+export interface HybridChunkRow {
+  kind: 'chunk';
   id: string;
   note: string;
   title: string;
@@ -36,9 +38,26 @@ export interface HybridRow {
   text: string;
   embed_hash: string;
   tags: string[];
-  fused: number;
-  similarity: number;
+  /** Which query (position) each score belongs to. */
+  queries: number[];
+  /** `vector` or `keyword`, per score. */
+  rankings: string[];
+  /** Cosine similarity (vector) or BM25F score (keyword). */
+  scores: number[];
 }
+
+/** One query term's frequency summed over one note's chunks (`kind` 'note'). */
+export interface HybridNoteRow {
+  kind: 'note';
+  note: string;
+  /** The query (position), alone. */
+  queries: [number];
+  /** The summed frequency, alone. */
+  scores: [number];
+  lexeme: string;
+}
+
+export type HybridRow = HybridChunkRow | HybridNoteRow;
 
 /** The statement and its parameters, or undefined when no ranking has anything to search with. */
 export function hybridQuery(
@@ -57,16 +76,15 @@ export function hybridQuery(
   const inScope = options.notes === undefined ? '' : `note = ANY(${parameter(options.notes)}::text[])`;
   const ctes: string[] = [];
   const parts: string[] = [];
+  const noteParts: string[] = [];
   queries.forEach((query, position) => {
-    const weight = parameter(query.weight);
     if (options.method !== 'keyword' && query.vector !== undefined) {
       const vector = parameter(vectorLiteral(query.vector));
       ctes.push(`v${position} AS (
-        SELECT id, distance, row_number() OVER (ORDER BY distance, id COLLATE "C") AS rank
-        FROM (SELECT id, embedding <=> ${vector}::vector AS distance FROM ${tables.chunks}
-              ${inScope === '' ? '' : `WHERE ${inScope}`}
-              ORDER BY embedding <=> ${vector}::vector LIMIT ${depth}) nearest)`);
-      parts.push(`SELECT id, ${weight}::float8 / (${RRF_K} + rank) AS part, greatest(0, least(1, 1 - distance)) AS similarity FROM v${position}`);
+        SELECT id, embedding <=> ${vector}::vector AS distance FROM ${tables.chunks}
+        ${inScope === '' ? '' : `WHERE ${inScope}`}
+        ORDER BY embedding <=> ${vector}::vector LIMIT ${depth})`);
+      parts.push(`SELECT id, ${position} AS query, 'vector' AS ranking, greatest(0, least(1, 1 - distance))::float8 AS score FROM v${position}`);
     }
     if (options.method !== 'vector' && query.terms.length > 0) {
       const terms = parameter(query.terms.map((entry) => entry.term));
@@ -74,24 +92,33 @@ export function hybridQuery(
       const tsquery = parameter(tsqueryLiteral(query.terms.map((entry) => entry.term)));
       const frequency = 'cardinality(u.positions)';
       ctes.push(`k${position} AS (
-        SELECT id, row_number() OVER (ORDER BY score DESC, id COLLATE "C") AS rank
-        FROM (SELECT c.id, sum(q.idf * ${frequency} * ${k1 + 1} /
-                     (${frequency} + ${k1} * (1 - ${b} + ${b} * c.term_count / ${averageLength}::float8))) AS score
-              FROM ${tables.chunks} c
-                   CROSS JOIN LATERAL unnest(c.terms) AS u(lexeme, positions, weights)
-                   JOIN unnest(${terms}::text[], ${idfs}::float8[]) AS q(term, idf) ON q.term = u.lexeme
-              WHERE c.terms @@ ${tsquery}::tsquery ${inScope === '' ? '' : `AND c.${inScope}`}
-              GROUP BY c.id
-              ORDER BY score DESC, c.id COLLATE "C" LIMIT ${depth}) scored)`);
-      parts.push(`SELECT id, ${weight}::float8 / (${RRF_K} + rank) AS part, NULL::float8 AS similarity FROM k${position}`);
+        SELECT c.id, sum(q.idf * ${frequency} * ${k1 + 1} /
+               (${frequency} + ${k1} * (1 - ${b} + ${b} * c.term_count / ${averageLength}::float8)))::float8 AS score
+        FROM ${tables.chunks} c
+             CROSS JOIN LATERAL unnest(c.terms) AS u(lexeme, positions, weights)
+             JOIN unnest(${terms}::text[], ${idfs}::float8[]) AS q(term, idf) ON q.term = u.lexeme
+        WHERE c.terms @@ ${tsquery}::tsquery ${inScope === '' ? '' : `AND c.${inScope}`}
+        GROUP BY c.id
+        ORDER BY score DESC, c.id COLLATE "C" LIMIT ${depth})`);
+      parts.push(`SELECT id, ${position} AS query, 'keyword' AS ranking, score FROM k${position}`);
+      // Every note sharing a term (not only the scope's), as the files backend's whole-note scores.
+      ctes.push(`n${position} AS (
+        SELECT c.note, u.lexeme, sum(${frequency})::float8 AS frequency
+        FROM ${tables.chunks} c CROSS JOIN LATERAL unnest(c.terms) AS u(lexeme, positions, weights)
+        WHERE c.terms @@ ${tsquery}::tsquery AND u.lexeme = ANY(${terms}::text[])
+        GROUP BY c.note, u.lexeme)`);
+      noteParts.push(`SELECT 'note' AS kind, NULL, note, NULL, NULL, NULL::int, NULL::int, NULL, NULL, NULL::text[],
+        ARRAY[${position}], NULL::text[], ARRAY[frequency], lexeme FROM n${position}`);
     }
   });
   if (parts.length === 0) return undefined;
   const text = `WITH ${ctes.join(',\n')},
-    fused AS (SELECT id, sum(part) AS fused, coalesce(max(similarity), 0) AS similarity
+    found AS (SELECT id, array_agg(query ORDER BY query, ranking) AS queries, array_agg(ranking ORDER BY query, ranking) AS rankings,
+                     array_agg(score ORDER BY query, ranking) AS scores
               FROM (${parts.join('\nUNION ALL ')}) ranked GROUP BY id)
-    SELECT c.id, c.note, c.title, c.heading, c.line_start, c.line_end, c.text, c.embed_hash, c.tags, f.fused, f.similarity
-    FROM fused f JOIN ${tables.chunks} c USING (id)
-    ORDER BY f.fused DESC, c.id COLLATE "C"`;
+    SELECT 'chunk' AS kind, c.id, c.note, c.title, c.heading, c.line_start, c.line_end, c.text, c.embed_hash, c.tags,
+           f.queries, f.rankings, f.scores, NULL AS lexeme
+    FROM found f JOIN ${tables.chunks} c USING (id)
+    ${noteParts.map((part) => `UNION ALL ${part}`).join('\n')}`;
   return { text, values };
 }

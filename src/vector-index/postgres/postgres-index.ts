@@ -5,11 +5,14 @@
  */
 import type { Pool } from 'pg';
 import type { Embedder } from '../../embeddings/embedder.ts';
-import type { IndexManifest, IndexScope, SearchableIndex, SearchHit } from '../index-backend.ts';
+import type { IndexManifest, IndexScope, SearchableIndex, SearchHit, SearchOptions, SearchQuery } from '../index-backend.ts';
 import { listNoteSummaries } from '../note-listing.ts';
 import { noteInScope } from '../scope-rows.ts';
 import { BM25_DEFAULTS } from '../keyword-index.ts';
-import { hybridQuery, type HybridRow } from './hybrid-query.ts';
+import { fuseFindings, type QueryFindings } from '../fuse-scores.ts';
+import { fileStem, type IndexedChunk } from '../indexed-chunk.ts';
+import { NoteKeywordScores } from '../note-keyword-scores.ts';
+import { hybridQuery, type HybridChunkRow, type HybridRow } from './hybrid-query.ts';
 import { tableSet, type TableSet } from './schema.ts';
 import { TermDictionary } from './term-dictionary.ts';
 
@@ -51,6 +54,7 @@ export async function openPostgresIndex(pool: Pool, embedder: Embedder): Promise
   let state: IndexStateRow | undefined;
   let notes: { path: string; hash: string; title: string; tags: string[]; chunk_ids: string[] }[];
   let terms: { term: string; df: number }[];
+  let noteTotals: { note: string; title: string; chunks: number; length: number }[];
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     state = await readState(client, embedder.id);
@@ -61,6 +65,11 @@ export async function openPostgresIndex(pool: Pool, embedder: Embedder): Promise
     const tables = tableSet(embedder.id, state.generation);
     notes = (await client.query(`SELECT path, hash, title, tags, chunk_ids FROM ${tables.notes} ORDER BY path`)).rows;
     terms = (await client.query(`SELECT term, df FROM ${tables.terms} WHERE df > 0`)).rows;
+    noteTotals = (
+      await client.query<{ note: string; title: string; chunks: number; length: number }>(
+        `SELECT note, min(title) AS title, count(*)::int AS chunks, sum(term_count)::float8 AS length FROM ${tables.chunks} GROUP BY note`,
+      )
+    ).rows;
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -80,6 +89,11 @@ export async function openPostgresIndex(pool: Pool, embedder: Embedder): Promise
   const keyword = new TermDictionary(new Map(terms.map((row) => [row.term, row.df])), state.chunk_count, Number(state.term_total));
   embedder.useTermStatistics?.(keyword);
   const tables = tableSet(embedder.id, state.generation);
+  // Whole-note BM25 from the per-note sums each search returns; the title field as the files backend's keyword document has it.
+  const noteScores = new NoteKeywordScores(
+    noteTotals.map((note) => ({ path: note.note, chunks: note.chunks, length: Number(note.length), title: `${note.title}\n${fileStem(note.note)}` })),
+    BM25_DEFAULTS.k1,
+  );
   const summaries = notes.map((note) => ({ path: note.path, title: note.title, tags: note.tags, chunks: note.chunk_ids.length }));
   return {
     manifest,
@@ -97,22 +111,7 @@ export async function openPostgresIndex(pool: Pool, embedder: Embedder): Promise
       if (statement === undefined) return [];
       const { rows } = await pool.query<HybridRow>(statement.text, statement.values);
       options.signal?.throwIfAborted();
-      return rows.map(
-        (row): SearchHit => ({
-          chunk: {
-            id: row.id,
-            note: row.note,
-            title: row.title,
-            heading: row.heading,
-            lines: [row.line_start, row.line_end],
-            text: row.text,
-            embedHash: row.embed_hash,
-            tags: row.tags,
-          },
-          fused: Number(row.fused),
-          similarity: Number(row.similarity),
-        }),
-      );
+      return fuseRows(rows, queries, options, noteScores);
     },
     async scope(filter) {
       const inScope = noteInScope(filter);
@@ -122,4 +121,67 @@ export async function openPostgresIndex(pool: Pool, embedder: Embedder): Promise
     },
     listNotes: () => listNoteSummaries(summaries),
   };
+}
+
+function chunkOf(row: HybridChunkRow): IndexedChunk {
+  return {
+    id: row.id,
+    note: row.note,
+    title: row.title,
+    heading: row.heading,
+    lines: [row.line_start, row.line_end],
+    text: row.text,
+    embedHash: row.embed_hash,
+    tags: row.tags,
+  };
+}
+
+/** The statement's raw scores fused by the rule both backends share (`fuse-scores.ts`). */
+function fuseRows(rows: readonly HybridRow[], queries: readonly SearchQuery[], options: SearchOptions, noteScores: NoteKeywordScores): SearchHit[] {
+  const queryCount = queries.length;
+  const findings: QueryFindings[] = [];
+  const vector: { id: string; score: number }[][] = [];
+  const keyword: { id: string; score: number }[][] = [];
+  const noteSums: Map<string, Map<string, number>>[] = [];
+  for (let query = 0; query < queryCount; query++) {
+    vector.push([]);
+    keyword.push([]);
+    noteSums.push(new Map());
+  }
+  const chunks = new Map<string, IndexedChunk>();
+  const similarity = new Map<string, number>();
+  for (const row of rows) {
+    if (row.kind === 'note') {
+      const sums = noteSums[row.queries[0]];
+      if (sums === undefined) continue;
+      const perNote = sums.get(row.lexeme) ?? new Map<string, number>();
+      perNote.set(row.note, Number(row.scores[0]));
+      sums.set(row.lexeme, perNote);
+      continue;
+    }
+    chunks.set(row.id, chunkOf(row));
+    row.queries.forEach((query, position) => {
+      const score = Number(row.scores[position]);
+      if (row.rankings[position] === 'vector') {
+        vector[query]?.push({ id: row.id, score });
+        similarity.set(row.id, Math.max(score, similarity.get(row.id) ?? 0));
+      } else keyword[query]?.push({ id: row.id, score });
+    });
+  }
+  const vectorWeight = options.method === 'vector' ? 1 : options.method === 'keyword' ? 0 : (options.vectorWeight ?? 1);
+  for (let query = 0; query < queryCount; query++) {
+    const found: QueryFindings = { weight: queries[query]?.weight ?? 1 };
+    if (vectorWeight > 0 && queries[query]?.vector !== undefined) found.vector = vector[query] ?? [];
+    if (options.method !== 'vector') {
+      found.keyword = keyword[query] ?? [];
+      if (found.keyword.length > 0) found.notes = noteScores.score(noteSums[query] ?? new Map());
+    }
+    findings.push(found);
+  }
+  const hits: SearchHit[] = [];
+  for (const { id, fused } of fuseFindings(findings, vectorWeight, (id) => chunks.get(id)?.note)) {
+    const chunk = chunks.get(id);
+    if (chunk !== undefined) hits.push({ chunk, fused, similarity: similarity.get(id) ?? 0 });
+  }
+  return hits;
 }

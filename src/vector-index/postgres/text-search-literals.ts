@@ -4,7 +4,7 @@
  * search configuration, so both backends see the same terms. Each term's positions 1..tf encode its
  * frequency, which the hybrid query reads back for BM25 (`cardinality(positions)`).
  */
-import { scanTokens } from '../../embeddings/tokenize.ts';
+import { scanDocument, type KeywordDocument } from '../keyword-index.ts';
 
 /** Postgres keeps at most 256 positions per lexeme; frequencies beyond saturate BM25 anyway. */
 const MAX_POSITIONS = 256;
@@ -14,13 +14,16 @@ export function quoteLexeme(term: string): string {
   return `'${term.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
 }
 
-/** The analyzed terms of a text with their counts, and the token count (BM25's document length). */
-export function termCounts(text: string): { counts: Map<string, number>; length: number } {
+/**
+ * The analyzed terms of a chunk's fields with their weighted counts (a boosted field's term counts
+ * FIELD_WEIGHTS times, as in the files backend's BM25F), and the weighted length.
+ */
+export function termCounts(document: KeywordDocument): { counts: Map<string, number>; length: number } {
   const counts = new Map<string, number>();
   let length = 0;
-  scanTokens(text, (term) => {
-    length++;
-    counts.set(term, (counts.get(term) ?? 0) + 1);
+  scanDocument(document, (term, weight) => {
+    length += weight;
+    counts.set(term, (counts.get(term) ?? 0) + weight);
   });
   return { counts, length };
 }

@@ -5,7 +5,7 @@
  * indexer still holds the writer lease.
  */
 import type { Pool, PoolClient } from 'pg';
-import { keywordText, type IndexedChunk } from '../indexed-chunk.ts';
+import { keywordDocument, type IndexedChunk } from '../indexed-chunk.ts';
 import type { TableSet } from './schema.ts';
 import { parseVector, termCounts, tsvectorLiteral, vectorLiteral } from './text-search-literals.ts';
 import type { WriterLock } from './writer-lock.ts';
@@ -76,7 +76,7 @@ export async function insertNotes(
     note.chunks.forEach((chunk, ordinal) => {
       const vector = vectors.get(chunk.embedHash);
       if (vector === undefined) throw new Error(`no vector for chunk ${chunk.id}`);
-      const { counts, length } = termCounts(keywordText(chunk));
+      const { counts, length } = termCounts(keywordDocument(chunk));
       termTotal += length;
       columns.id.push(chunk.id);
       columns.note.push(chunk.note);
