@@ -109,6 +109,30 @@ describe('scoreCandidates', () => {
     expect(ranked[0]?.n).toBe(2);
   });
 
+  it("a line inherits the question words of its source's context (note title, path, heading) that it lacks", () => {
+    // The question names the tool; only the note's title does, not the line that answers.
+    const question = ask('git bisect automate the search with a test script');
+    const sources: ExtractSource[] = [
+      { n: 1, text: '- Automate the process using a test script:\n\n`git bisect run path/to/script`', context: 'git bisect\ncommon git-bisect' },
+      { n: 2, text: '- Automate the search of a test script folder', context: 'find\ncommon find' },
+    ];
+    expect(scoreCandidates(question, sources)[0]?.n).toBe(1);
+    // Without its context the answering line scores lower: the tool's name was the note's.
+    const plain = scoreCandidates(question, sources.map(({ n, text }) => ({ n, text })));
+    expect(plain[0]!.score).toBeLessThan(scoreCandidates(question, sources)[0]!.score);
+  });
+
+  it("a line of a clearly better-retrieved source outweighs an equal line of a weak one", () => {
+    const question = ask('zebra river');
+    const sources: ExtractSource[] = [
+      { n: 1, text: 'the zebra and the river', score: 0.3 },
+      { n: 2, text: 'the river and the zebra', score: 0.9 },
+    ];
+    expect(scoreCandidates(question, sources)[0]?.n).toBe(2);
+    // Equal retrieval scores: the rank prior alone decides, as before.
+    expect(scoreCandidates(question, sources.map((source) => ({ ...source, score: 0.5 })))[0]?.n).toBe(1);
+  });
+
   it('headings are shown without their # marks', () => {
     const [best] = scoreCandidates(ask('zebra'), [{ n: 3, text: '## Zebra facts\n\nnothing here' }]);
     expect(best?.text).toBe('Zebra facts');

@@ -5,6 +5,7 @@
 import { AppError, toAppError } from '../errors.ts';
 import type { Embedder } from '../embeddings/embedder.ts';
 import type { SearchableIndex } from '../vector-index/index-backend.ts';
+import { pathName } from '../vector-index/indexed-chunk.ts';
 import { MIN_COVERAGE, MODEL_MIN_COVERAGE, judgeEvidence, notCoveredAnswer } from './abstain.ts';
 import type { AnswerEvent, AnswerFn, AskRequest, Source, SourcesEvent, Timings } from './answer-types.ts';
 import { loadEnglishWords } from './english-words.ts';
@@ -172,7 +173,10 @@ async function* answer(deps: AnswerEngineDeps, request: AskRequest, signal: Abor
   const generationStarted = performance.now();
   const notice = state.mode === 'extractive' ? state.notice : undefined;
   yield sourcesEvent('extractive', notice);
-  const composed = composeExtractiveAnswer(query, shown);
+  const composed = composeExtractiveAnswer(
+    query,
+    shown.map((source, position) => ({ ...source, context: `${retrieved[position]?.chunk.title ?? ''}\n${pathName(source.note)}\n${source.heading}` })),
+  );
   yield { type: 'delta', text: composed.answer };
   yield { type: 'done', answer: composed.answer, answerable: true, cited: composed.cited, timings: timings(generationStarted) };
 }

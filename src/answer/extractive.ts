@@ -8,7 +8,21 @@ import { coverage, type QueryTerms } from './evidence.ts';
 export interface ExtractSource {
   n: number;
   text: string;
+  /**
+   * What every line of the source is about: its note's names (title, path) and heading path. A
+   * line inherits the question words it holds that the line itself lacks, as from a parent item
+   * ("- Automate the process using a test script:" in the note "git bisect").
+   */
+  context?: string;
+  /** Its retrieval score (0..1): a line of a clearly better-matching source is better evidence. */
+  score?: number;
 }
+
+/** The least share of a line's score its source's retrieval score leaves it (the best source's lines keep all). */
+const RETRIEVAL_FLOOR = 0.5;
+
+/** How much of its coverage a line inherits from its source's context (as from a parent item). */
+const CONTEXT_SHARE = 0.5;
 
 export interface Candidate {
   n: number;
@@ -61,8 +75,11 @@ export function splitSentences(text: string): string[] {
 /** Every line or sentence of every source, scored by weighted coverage of the question. */
 export function scoreCandidates(query: QueryTerms, sources: ExtractSource[]): Candidate[] {
   const candidates: Candidate[] = [];
+  const bestScore = Math.max(0, ...sources.map((source) => source.score ?? 0));
   sources.forEach((source, rank) => {
+    const retrieval = bestScore > 0 && source.score !== undefined ? RETRIEVAL_FLOOR + (1 - RETRIEVAL_FLOOR) * (source.score / bestScore) : 1;
     const lines = source.text.split('\n');
+    const contextTerms = source.context === undefined ? [] : tokenize(source.context);
     let fenceAncestors: string[] = [];
     let inFence = false;
     lines.forEach((line, position) => {
@@ -86,6 +103,7 @@ export function scoreCandidates(query: QueryTerms, sources: ExtractSource[]): Ca
           score += 0.5 ** (level + 1) * coverage(query, inherited);
           for (const term of inherited) seen.add(term);
         });
+        if (contextTerms.length > 0) score += CONTEXT_SHARE * coverage(query, new Set(contextTerms.filter((term) => !seen.has(term))));
         const text = inFence ? `\`${sentence.replace(/`/g, '')}\`` : sentence;
         // Earlier sources are better evidence; the prior only breaks near-ties.
         candidates.push({
@@ -95,7 +113,7 @@ export function scoreCandidates(query: QueryTerms, sources: ExtractSource[]): Ca
           children: inFence ? [] : childrenOf(lines, position),
           siblings: inFence || pieces.length > 1 ? [undefined, undefined] : siblingsOf(lines, position),
           follows: inFence || pieces.length > 1 ? [] : introduced(lines, position),
-          score: score * (1 - 0.03 * rank),
+          score: score * (1 - 0.03 * rank) * retrieval,
         });
       }
     });

@@ -50,10 +50,15 @@ export function keywordText(chunk: IndexedChunk): string {
  * boosted fields the names of its note (title with aliases, and file name) and its heading path.
  */
 export function keywordDocument(chunk: IndexedChunk): KeywordDocument {
-  return { id: chunk.id, text: displayText(chunk.text), title: `${chunk.title}\n${fileStem(chunk.note)}`, heading: chunk.heading };
+  return { id: chunk.id, text: displayText(chunk.text), title: `${chunk.title}\n${pathName(chunk.note)}`, heading: chunk.heading };
 }
 
-/** `dir/git-bisect.md` -> `git-bisect`: a note's file name is one of its names. */
+/** `linux/git-bisect.md` -> `linux git-bisect`: a note's path (folders and file name) is one of its names. */
+export function pathName(path: string): string {
+  return `${path.split('/').slice(0, -1).join(' ')} ${fileStem(path)}`.trim();
+}
+
+/** `dir/git-bisect.md` -> `git-bisect`. */
 export function fileStem(path: string): string {
   const name = path.slice(path.lastIndexOf('/') + 1);
   const dot = name.lastIndexOf('.');

@@ -10,7 +10,7 @@ import { listNoteSummaries } from '../note-listing.ts';
 import { noteInScope } from '../scope-rows.ts';
 import { BM25_DEFAULTS } from '../keyword-index.ts';
 import { fuseFindings, type QueryFindings } from '../fuse-scores.ts';
-import { fileStem, type IndexedChunk } from '../indexed-chunk.ts';
+import { pathName, type IndexedChunk } from '../indexed-chunk.ts';
 import { NoteKeywordScores } from '../note-keyword-scores.ts';
 import { hybridQuery, type HybridChunkRow, type HybridRow } from './hybrid-query.ts';
 import { tableSet, type TableSet } from './schema.ts';
@@ -91,7 +91,7 @@ export async function openPostgresIndex(pool: Pool, embedder: Embedder): Promise
   const tables = tableSet(embedder.id, state.generation);
   // Whole-note BM25 from the per-note sums each search returns; the title field as the files backend's keyword document has it.
   const noteScores = new NoteKeywordScores(
-    noteTotals.map((note) => ({ path: note.note, chunks: note.chunks, length: Number(note.length), title: `${note.title}\n${fileStem(note.note)}` })),
+    noteTotals.map((note) => ({ path: note.note, chunks: note.chunks, length: Number(note.length), title: `${note.title}\n${pathName(note.note)}` })),
     BM25_DEFAULTS.k1,
   );
   const summaries = notes.map((note) => ({ path: note.path, title: note.title, tags: note.tags, chunks: note.chunk_ids.length }));
