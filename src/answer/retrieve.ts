@@ -7,8 +7,6 @@
 import type { Embedder } from '../embeddings/embedder.ts';
 import type { IndexScope, RetrievalMethod, SearchableIndex, SearchQuery } from '../vector-index/index-backend.ts';
 import type { IndexedChunk } from '../vector-index/indexed-chunk.ts';
-import { resolverFor } from '../notes/resolve-links.ts';
-import { addLinkEvidence } from './link-evidence.ts';
 
 export type { RetrievalMethod } from '../vector-index/index-backend.ts';
 
@@ -72,7 +70,7 @@ export async function retrieve(
   options.signal?.throwIfAborted();
 
   const chosen: Retrieved[] = [];
-  for (const { chunk, fused, similarity } of addLinkEvidence(hits, resolverFor(index.manifest.notes))) {
+  for (const { chunk, fused, similarity } of hits) {
     if (chosen.some((kept) => nearDuplicate(kept.chunk, chunk))) continue;
     chosen.push({ chunk, score: Math.min(1, fused), similarity });
     if (chosen.length === k) break;
