@@ -3,7 +3,7 @@
  * `cat -n`, so a client can quote them back as `note:from-to` (the same numbering as sources).
  */
 import { AppError } from '../errors.ts';
-import { splitLines } from '../notes/chunk-markdown.ts';
+import { splitLines } from '../notes/markdown-lines.ts';
 
 /** Lines returned by one call at most; a longer range is cut and says where to continue. */
 export const MAX_LINES_PER_READ = 2_000;

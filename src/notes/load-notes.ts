@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { constants, type Dirent } from 'node:fs';
 import { access, open, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { firstLevelOneHeading, splitFrontMatter } from './chunk-markdown.ts';
+import { firstLevelOneHeading, splitFrontMatter } from './markdown-facts.ts';
 import { describeNotesFolderError, errorCode, FolderProblem } from './folder-problem.ts';
 import { noteTags } from './note-tags.ts';
 import { readPdf } from './read-pdf.ts';

@@ -10,7 +10,7 @@
  * - Nested tags (`#project/asknotes`) are kept whole; `tagMatches` makes `project` select them.
  * - Tags compare without regard to case, as Obsidian's do, so they are kept in lower case.
  */
-import { proseLines } from './chunk-markdown.ts';
+import { proseLines } from './markdown-facts.ts';
 
 /** A usable tag: letters, digits, `_`, `-`, `/`-separated parts, not only digits. */
 const TAG = /^[\p{L}\p{N}_-]+(?:\/[\p{L}\p{N}_-]+)*$/u;
