@@ -52,11 +52,24 @@ export function fuseScores(lists: readonly ScoredList[]): { id: string; fused: n
  */
 export const NOTE_SCORE_WEIGHT = 0.3;
 
+/** Whole-note scores of one query: the best of them, and each note's (undefined: it shares no term). */
+export interface NoteScores {
+  readonly best: number;
+  get(note: string): number | undefined;
+}
+
+/** Note scores held in a map, by note path. */
+export function noteScoresOf(scores: ReadonlyMap<string, number>): NoteScores {
+  let best = 0;
+  for (const score of scores.values()) best = Math.max(best, score);
+  return { best, get: (note) => scores.get(note) };
+}
+
 /** A chunk's keyword score (normalised) mixed with its note's (normalised), 0..1. */
 export function mixNoteScores(
   chunkScores: ReadonlyMap<string, number>,
   noteOf: (id: string) => string | undefined,
-  noteScores: ReadonlyMap<string, number>,
+  noteScores: Pick<ReadonlyMap<string, number>, 'get'>,
 ): Map<string, number> {
   const mixed = new Map<string, number>();
   for (const [id, score] of chunkScores) {
@@ -75,8 +88,8 @@ export interface QueryFindings {
   vector?: readonly ScoredHit[];
   /** BM25F scores of the keyword search's candidates (absent when it did not run). */
   keyword?: readonly ScoredHit[];
-  /** Whole-note BM25 of the notes sharing a term with the query, by note path. */
-  notes?: ReadonlyMap<string, number>;
+  /** Whole-note BM25 of the notes sharing a term with the query. */
+  notes?: NoteScores;
 }
 
 /**
@@ -95,8 +108,8 @@ export function fuseFindings(
     if (query.keyword !== undefined) {
       let scores = normaliseByMax(query.keyword);
       if (NOTE_SCORE_WEIGHT > 0 && query.notes !== undefined && scores.size > 0) {
-        const notes = normaliseByMax([...query.notes].map(([id, score]) => ({ id, score })));
-        scores = mixNoteScores(scores, noteOf, notes);
+        const notes = query.notes;
+        scores = mixNoteScores(scores, noteOf, { get: (note) => (notes.best > 0 ? (notes.get(note) ?? 0) / notes.best : 0) });
       }
       lists.push({ scores, weight: query.weight });
     }

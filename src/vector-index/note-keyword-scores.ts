@@ -9,6 +9,7 @@
  * postings (`fromKeywordIndex`), the Postgres backend from per-note sums its query returns.
  */
 import { scanTokens } from '../embeddings/tokenize.ts';
+import type { NoteScores } from './fuse-scores.ts';
 import { FIELD_WEIGHTS, type KeywordIndex } from './keyword-index.ts';
 
 /** BM25's length normalisation for notes (the usual default). */
@@ -79,21 +80,51 @@ export class NoteKeywordScores {
     return this.paths.length;
   }
 
-  /** BM25 score of every note sharing a term with `query`, by note path (files backend). */
-  search(query: string): Map<string, number> {
+  /**
+   * BM25 of every note sharing a term with `query` (files backend): one pass over the postings of
+   * the query's terms, summed per note in typed arrays (a common word's postings cover thousands
+   * of chunks).
+   */
+  search(query: string): NoteScores {
     const keyword = this.keyword;
     const noteOf = this.noteOfDocument;
     if (keyword === undefined || noteOf === undefined) throw new Error('NoteKeywordScores.search needs a keyword index (fromKeywordIndex)');
-    const summed = new Map<string, Map<string, number>>();
+    const count = this.paths.length;
+    const scores = new Float64Array(count);
+    const sums = new Float64Array(count);
+    const touched = new Int32Array(count);
     for (const term of keyword.searchTerms(query)) {
-      const frequencies = new Map<string, number>();
+      let touchedCount = 0;
       keyword.forEachPosting(term, (document, frequency) => {
-        const path = this.paths[noteOf[document] ?? -1];
-        if (path !== undefined) frequencies.set(path, (frequencies.get(path) ?? 0) + frequency);
+        const note = noteOf[document] ?? -1;
+        if (note < 0) return;
+        if (sums[note] === 0) touched[touchedCount++] = note;
+        sums[note] = (sums[note] ?? 0) + frequency;
       });
-      summed.set(term, frequencies);
+      const idf = Math.log1p((count - touchedCount + 0.5) / (touchedCount + 0.5));
+      for (let position = 0; position < touchedCount; position++) {
+        const note = touched[position]!;
+        scores[note] = (scores[note] ?? 0) + this.gain(note, term, sums[note]!, idf);
+        sums[note] = 0;
+      }
     }
-    return this.score(summed);
+    let best = 0;
+    for (let note = 0; note < count; note++) best = Math.max(best, scores[note]!);
+    return {
+      best,
+      get: (path) => {
+        const note = this.numbers.get(path);
+        const score = note === undefined ? 0 : (scores[note] ?? 0);
+        return score > 0 ? score : undefined;
+      },
+    };
+  }
+
+  /** One term's BM25 gain for a note, from the sum of its chunks' frequencies (the title's repeats taken out). */
+  private gain(note: number, term: string, frequencySum: number, idf: number): number {
+    const repeats = this.titleTerms[note]?.has(term) ? ((this.chunkCount[note] ?? 1) - 1) * FIELD_WEIGHTS.title : 0;
+    const frequency = frequencySum - repeats;
+    return (idf * frequency * (this.k1 + 1)) / (frequency + this.k1 * (this.lengthNorms[note] ?? 1));
   }
 
   /**
@@ -107,10 +138,7 @@ export class NoteKeywordScores {
       for (const [path, frequencySum] of frequencies) {
         const note = this.numbers.get(path);
         if (note === undefined) continue;
-        const repeats = this.titleTerms[note]?.has(term) ? ((this.chunkCount[note] ?? 1) - 1) * FIELD_WEIGHTS.title : 0;
-        const frequency = frequencySum - repeats;
-        const gain = (idf * frequency * (this.k1 + 1)) / (frequency + this.k1 * (this.lengthNorms[note] ?? 1));
-        scores.set(path, (scores.get(path) ?? 0) + gain);
+        scores.set(path, (scores.get(path) ?? 0) + this.gain(note, term, frequencySum, idf));
       }
     }
     return scores;

@@ -4,7 +4,7 @@
  * whole-note scores, fused by the weighted mean of their normalised scores (`fuse-scores.ts`).
  */
 import type { SearchHit, SearchOptions, SearchQuery } from '../index-backend.ts';
-import { distanceToSimilarity, fuseFindings, type QueryFindings } from '../fuse-scores.ts';
+import { distanceToSimilarity, fuseFindings, NOTE_SCORE_WEIGHT, type QueryFindings } from '../fuse-scores.ts';
 import { NoteKeywordScores } from '../note-keyword-scores.ts';
 import type { HNSWLib } from '@langchain/community/vectorstores/hnswlib';
 import type { ExactSearch } from '../exact-search.ts';
@@ -99,7 +99,7 @@ export async function searchGeneration(
     if (method !== 'vector') {
       found.keyword = index.keyword.search(query.text, depth, scope?.allows);
       // Every note sharing a term (not only the scope's): the same normalisation in and out of a scope.
-      if (found.keyword.length > 0) found.notes = noteScorer(index).search(query.text);
+      if (NOTE_SCORE_WEIGHT > 0 && found.keyword.length > 0) found.notes = noteScorer(index).search(query.text);
     }
     findings.push(found);
   }

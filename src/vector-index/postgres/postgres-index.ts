@@ -9,7 +9,7 @@ import type { IndexManifest, IndexScope, SearchableIndex, SearchHit, SearchOptio
 import { listNoteSummaries } from '../note-listing.ts';
 import { noteInScope } from '../scope-rows.ts';
 import { BM25_DEFAULTS } from '../keyword-index.ts';
-import { fuseFindings, type QueryFindings } from '../fuse-scores.ts';
+import { fuseFindings, noteScoresOf, type QueryFindings } from '../fuse-scores.ts';
 import { pathName, type IndexedChunk } from '../indexed-chunk.ts';
 import { NoteKeywordScores } from '../note-keyword-scores.ts';
 import { hybridQuery, type HybridChunkRow, type HybridRow } from './hybrid-query.ts';
@@ -174,7 +174,7 @@ function fuseRows(rows: readonly HybridRow[], queries: readonly SearchQuery[], o
     if (vectorWeight > 0 && queries[query]?.vector !== undefined) found.vector = vector[query] ?? [];
     if (options.method !== 'vector') {
       found.keyword = keyword[query] ?? [];
-      if (found.keyword.length > 0) found.notes = noteScores.score(noteSums[query] ?? new Map());
+      if (found.keyword.length > 0) found.notes = noteScoresOf(noteScores.score(noteSums[query] ?? new Map()));
     }
     findings.push(found);
   }
