@@ -10,7 +10,7 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, when: 'body over 64 KiB' },
   unsupported_media_type: { status: 415, when: '`POST` body that is not JSON' },
   busy: { status: 429, when: 'more answers in flight than the server admits (with `Retry-After`)' },
-  index_not_ready: { status: 503, when: 'first index build still running' },
+  index_not_ready: { status: 503, when: 'first index build still running, or the index database (`INDEX_BACKEND=postgres`) cannot be reached' },
   llm_unavailable: { status: 503, when: '`LLM=ollama` or `LLM=openai` (or `rag:false`) and the model server is unreachable or fails' },
   model_not_found: { status: 503, when: 'the model server lacks the model; the message names the fix (`ollama pull <model>`)' },
   upstream_timeout: { status: 504, when: 'the model server did not answer in time' },

@@ -39,11 +39,12 @@ describe('bench arguments', () => {
     [['--quick'], { full: false }],
     [['--out', 'x.json', '--keep', '--seed', '7'], { out: 'x.json', keep: true, seed: 7 }],
     [['--notes', '/tmp/vault'], { notesDir: '/tmp/vault' }],
+    [['--only', 'postgres', '--queries', '50'], { parts: ['postgres'], retrievalQueries: 50 }],
   ])('parses %j', (argv, expected) => {
     expect(parseBenchArgs(argv)).toMatchObject(expected);
   });
 
-  it.each([[['--only', 'speed']], [['--chunks', 'many']], [['--chunks', '5']], [['--bogus']], [['--out']]])(
+  it.each([[['--only', 'speed']], [['--chunks', 'many']], [['--chunks', '5']], [['--bogus']], [['--out']], [['--queries', '0']]])(
     'rejects %j with the usage',
     (argv) => {
       expect(() => parseBenchArgs(argv)).toThrow(BenchUsageError);
@@ -124,5 +125,26 @@ describe('npm run bench, tiny', () => {
     const notFinite = numbersIn(results.formats).filter(([, value]) => !Number.isFinite(value));
     expect(notFinite).toEqual([]);
     expect(formatTable(results)).toContain('index 3-page PDF: 1 notes');
+  });
+
+  it('postgres: builds the corpus in PGlite and times both backends on the same questions', { timeout: 180_000 }, async () => {
+    const workDir = await mkdtemp(join(tmpdir(), 'asknotes-bench-postgres-'));
+    made.push(workDir);
+    const results = await runBench({ ...parseBenchArgs(['--only', 'postgres', '--chunks', '60', '--queries', '12']), workDir });
+    expect(results.postgres).toHaveLength(1);
+    const figures = results.postgres![0]!;
+    expect(figures.database).toBe('pglite');
+    // The same corpus in both: every chunk of the files index was written to Postgres.
+    expect(figures.chunks).toBeGreaterThanOrEqual(60);
+    expect(figures.files.hybridMs.samples).toBe(12);
+    expect(figures.postgres.hybridMs.samples).toBe(12);
+    expect(figures.build.writeSeconds).toBeGreaterThan(0);
+    // Same ranking rules on a tiny index (exact vector search in both): the same sources come back.
+    expect(figures.agreementAtK).toBeGreaterThanOrEqual(0.9);
+    const notFinite = numbersIn(results.postgres).filter(([, value]) => !Number.isFinite(value));
+    expect(notFinite).toEqual([]);
+    const table = formatTable(results);
+    expect(table).toContain('postgres (PGlite) full build');
+    expect(table).toMatch(/hybrid retrieval \(top \d+\), \d+ chunks: postgres \(PGlite\)/);
   });
 });

@@ -70,6 +70,8 @@ describe.each(['files', 'postgres'] as const)('the %s backend', (kind) => {
     expect(index.keyword.documentFrequency('zebrafish')).toBeGreaterThan(0);
     expect(index.keyword.idf('zebrafish')).toBeGreaterThan(index.keyword.idf('docker'));
     expect(await backend.version(embedder)).toEqual(expect.any(String));
+    // An opened index names its own version: what a server shows in /index/status.
+    expect(index.version).toBe(await backend.version(embedder));
   });
 
   it('retrieves with the shared result shape: ranked, scored 0..1, k clamped, near-duplicates collapsed', async () => {
@@ -105,6 +107,7 @@ describe.each(['files', 'postgres'] as const)('the %s backend', (kind) => {
     expect(summary.embedded).toBeGreaterThan(0);
     expect(summary.embedded).toBeLessThan(summary.chunks / 4);
     expect(await backend.version(embedder)).not.toBe(version);
+    expect(updated.version).toBe(await backend.version(embedder));
     const fresh = await retrieve(updated, embedder, 'axolotl aquarium pager', { k: 2 });
     expect(fresh[0]!.chunk.text).toContain('axolotl');
     // The new text no longer says zebrafish: only the file name does (a field the keyword index boosts).
@@ -131,9 +134,11 @@ describe.each(['files', 'postgres'] as const)('the %s backend', (kind) => {
     expect(opened?.manifest.notes).toEqual(index.manifest.notes);
     expect(opened?.manifest.chunkCount).toBe(index.manifest.chunkCount);
     const version = await backend.version(embedder);
+    expect(opened?.version).toBe(version);
     const rebuilt = await backend.update({ notesDir, embedder, rebuild: true });
     expect(rebuilt.summary.wroteGeneration).toBe(true);
     expect(await replica.version(embedder)).not.toBe(version);
+    expect(rebuilt.index.version).toBe(await replica.version(embedder));
     expect(rebuilt.index.manifest.notes).toEqual(index.manifest.notes);
   });
 

@@ -7,7 +7,10 @@
  *   npm run bench -- --only index,retrieval         parts: index, retrieval, notes, serving, startup, formats
  *   npm run bench -- --only notes --notes DIR       a real folder of notes (default ../shared/corpora/tldr)
  *   npm run bench -- --only formats                 index time of a 200-page PDF and the Foam and tldr corpora
+ *   npm run bench -- --only postgres                the Postgres backend beside the files backend at each size
+ *                                                   (DATABASE_URL's server, else PGlite on 127.0.0.1)
  *   npm run bench -- --full                         more samples per figure (slower, steadier)
+ *   npm run bench -- --queries 50                   questions per retrieval figure (default 200 quick, 1,000 full)
  *   npm run bench -- --out results.json --keep      where to write; keep the generated corpora
  *
  * Prints a table and writes bench-results.json (with the machine it ran on).
@@ -17,6 +20,7 @@ import os from 'node:os';
 import { resolve } from 'node:path';
 import { runFormatsBench, type FormatFigures } from './bench/formats-bench.ts';
 import { runIndexBench, type IndexFigures } from './bench/index-bench.ts';
+import { runPostgresBench, type PostgresFigures } from './bench/postgres-bench.ts';
 import { DEFAULT_NOTES_DIR, runNotesBench, type NotesFigures } from './bench/notes-bench.ts';
 import { runRetrievalBench, type RetrievalFigures } from './bench/retrieval-bench.ts';
 import { runServingBench, type ServingFigures, type StartupFigures } from './bench/serving-bench.ts';
@@ -25,10 +29,13 @@ import { checkTargets, type TargetCheck } from './bench/targets.ts';
 import { createWorkspace } from './bench/workspace.ts';
 import { isEntryPoint } from './is-entry-point.ts';
 
-export const BENCH_PARTS = ['index', 'retrieval', 'notes', 'serving', 'startup', 'formats'] as const;
+export const BENCH_PARTS = ['index', 'retrieval', 'notes', 'serving', 'startup', 'formats', 'postgres'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
-/** `formats` indexes whole real corpora (minutes): only when asked for with `--only`. */
-const DEFAULT_PARTS: BenchPart[] = BENCH_PARTS.filter((part) => part !== 'formats');
+/**
+ * `formats` indexes whole real corpora and `postgres` builds every size once more in a database
+ * (minutes each): only when asked for with `--only`.
+ */
+const DEFAULT_PARTS: BenchPart[] = BENCH_PARTS.filter((part) => part !== 'formats' && part !== 'postgres');
 
 export interface BenchOptions {
   sizes: number[];
@@ -48,6 +55,8 @@ export interface BenchOptions {
   /** `formats`: pages of the generated PDF (default 200) and the real corpora (default ../shared/corpora). */
   pdfPages?: number;
   corpora?: Record<string, string>;
+  /** `postgres`: the server to measure (the bench's DATABASE_URL); without it, PGlite on 127.0.0.1. */
+  databaseUrl?: string | undefined;
 }
 
 export interface MachineInfo {
@@ -72,6 +81,8 @@ export interface BenchResults {
   startup?: StartupFigures;
   serving?: ServingFigures;
   formats?: FormatFigures;
+  /** One per corpus size, smallest first. */
+  postgres?: PostgresFigures[];
   targets: TargetCheck[];
 }
 
@@ -81,7 +92,7 @@ const OLLAMA_LATENCY_MS = 50;
 const OLLAMA_CHUNKS = 2_000;
 const TOKEN_DELAY_MS = 20;
 
-const USAGE = `Usage: npm run bench -- [--chunks 2000,50000] [--only ${BENCH_PARTS.join(',')}] [--notes DIR] [--quick | --full] [--seed N] [--out bench-results.json] [--keep]`;
+const USAGE = `Usage: npm run bench -- [--chunks 2000,50000] [--only ${BENCH_PARTS.join(',')}] [--notes DIR] [--quick | --full] [--queries N] [--seed N] [--out bench-results.json] [--keep]`;
 
 export class BenchUsageError extends Error {}
 
@@ -129,6 +140,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       case '--full':
         options.full = true;
         break;
+      case '--queries': {
+        const queries = Number(take());
+        if (!Number.isInteger(queries) || queries < 1) throw new BenchUsageError(`--queries takes a whole number of at least 1\n${USAGE}`);
+        options.retrievalQueries = queries;
+        break;
+      }
       case '--seed': {
         const seed = Number(take());
         if (!Number.isInteger(seed)) throw new BenchUsageError(`--seed takes a whole number\n${USAGE}`);
@@ -225,6 +242,12 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         log,
       });
     }
+    if (has('postgres')) {
+      results.postgres = [];
+      for (const size of options.sizes) {
+        results.postgres.push(await runPostgresBench({ workspace, size, queries, databaseUrl: options.databaseUrl, log }));
+      }
+    }
   } finally {
     if (options.keep) log(`corpora and indexes kept in ${workspace.root}`);
     else await workspace.remove();
@@ -242,7 +265,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
 async function main(argv: readonly string[]): Promise<void> {
   let options: BenchOptions;
   try {
-    options = parseBenchArgs(argv);
+    options = { ...parseBenchArgs(argv), databaseUrl: process.env['DATABASE_URL'] || undefined };
   } catch (error) {
     if (error instanceof BenchUsageError) {
       process.stderr.write(`${error.message}\n`);

@@ -32,6 +32,7 @@ export function indexStatusReport(state: LiveIndexState, only?: readonly string[
   return {
     state: state.building ? 'building' : 'idle',
     embedder: state.current?.embedder.id ?? null,
+    ...(state.current?.index.version === undefined ? {} : { version: state.current.index.version }),
     notes,
     ...(progress?.phase === 'embed' ? { progress: { done: progress.done, total: progress.total } } : {}),
     ...(summary === undefined || manifest === undefined

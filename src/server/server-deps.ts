@@ -93,6 +93,11 @@ export interface IndexStatusReport {
   state: 'idle' | 'building';
   /** Embedder id of the loaded index, null before the first build finishes. */
   embedder: string | null;
+  /**
+   * The version of the index served, once one is loaded: the files backend's generation folder, or
+   * Postgres's `<generation>:<version>`. Replicas (ROLE=serve) showing the same version answer alike.
+   */
+  version?: string;
   notes: NoteIndexStatus[];
   /** While building: notes processed so far out of the total. */
   progress?: { done: number; total: number };

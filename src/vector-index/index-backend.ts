@@ -70,6 +70,11 @@ export interface SearchHit {
 /** An opened index version: immutable, so in-flight answers keep the one they started with. */
 export interface SearchableIndex {
   readonly manifest: IndexManifest;
+  /**
+   * The backend's token for this version (what `IndexBackend.version` reports while it is live): a
+   * server shows it in `/index/status`, so replicas can be seen to serve the same version.
+   */
+  readonly version?: string;
   readonly keyword: KeywordStatistics;
   /**
    * Vector and keyword rankings (`depth` each) for every query, fused by weighted normalised scores

@@ -66,6 +66,18 @@ export function resultRows(results: BenchResults): Row[] {
     ]);
   }
   for (const name of results.formats?.skipped ?? []) rows.push([`index ${name}`, 'skipped: corpus not found']);
+  for (const figures of results.postgres ?? []) {
+    const engine = figures.database === 'pglite' ? 'PGlite' : 'server';
+    rows.push([
+      `postgres (${engine}) full build, ${number(figures.chunks)} chunks`,
+      `${number(figures.build.seconds, 1)} s (embedding ${number(figures.build.embedSeconds, 1)} s, writing and indexing ${number(figures.build.writeSeconds, 1)} s)`,
+    ]);
+    rows.push([`hybrid retrieval (top ${figures.topK}), ${number(figures.chunks)} chunks: files backend`, ms(figures.files.hybridMs)]);
+    rows.push([
+      `hybrid retrieval (top ${figures.topK}), ${number(figures.chunks)} chunks: postgres (${engine})`,
+      `${ms(figures.postgres.hybridMs)}; ${number(figures.agreementAtK * 100, 1)}% of the files backend's sources`,
+    ]);
+  }
   return rows;
 }
 

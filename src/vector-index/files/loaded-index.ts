@@ -2,6 +2,7 @@
  * A generation in memory: its chunks in label order, the HNSW store, the keyword index and (up to
  * 2^28 vector values) an int16 exact-search copy of the vectors. It is the files backend's `SearchableIndex`.
  */
+import { basename } from 'node:path';
 import type { HNSWLib } from '@langchain/community/vectorstores/hnswlib';
 import type { Embedder } from '../../embeddings/embedder.ts';
 import type { ExactSearch } from '../exact-search.ts';
@@ -60,6 +61,8 @@ export function indexOf(
 ): LoadedIndex {
   return {
     directory,
+    // CURRENT names the generation folder: the files backend's version token.
+    version: basename(directory),
     manifest,
     chunks,
     byId: new Map(chunks.map((chunk) => [chunk.id, chunk])),

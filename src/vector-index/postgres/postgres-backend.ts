@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import type { IndexBackend } from '../index-backend.ts';
+import { explainDatabaseError } from './database-errors.ts';
 import { openPostgresIndex, readState, type PostgresIndex } from './postgres-index.ts';
 import { migrate } from './schema.ts';
 import { updatePostgres } from './update-postgres.ts';
@@ -25,41 +26,26 @@ export interface PostgresBackendOptions {
 
 export const DEFAULT_LEASE_MS = 30_000;
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', '57P03']);
-
-/** Says which database could not be reached (never its password), keeping the driver's error as the cause. */
-function explain(error: unknown, databaseUrl: string): unknown {
-  const code = (error as { code?: unknown }).code;
-  const message = error instanceof Error ? error.message : String(error);
-  const unreachable =
-    (typeof code === 'string' && UNREACHABLE.has(code)) || /timeout exceeded when trying to connect|Connection terminated/i.test(message);
-  if (!unreachable) return error;
-  let where = 'DATABASE_URL';
-  try {
-    const url = new URL(databaseUrl);
-    where = `${url.hostname}:${url.port || '5432'}${url.pathname}`;
-  } catch {
-    // The config validated the URL; keep the generic name otherwise.
-  }
-  return new Error(`the database at ${where} is unreachable: ${message}`, { cause: error });
-}
-
 export function createPostgresBackend(options: PostgresBackendOptions): IndexBackend<PostgresIndex> {
-  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.maxConnections ?? 4, connectionTimeoutMillis: 5_000 });
+  const pool = new pg.Pool({
+    connectionString: options.databaseUrl,
+    max: options.maxConnections ?? 4,
+    connectionTimeoutMillis: 5_000,
+    // Awaited before the pool hands the new client out, so no query is sent while this one runs.
+    onConnect: async (client) => {
+      // HNSW returns at most ef_search rows: room for the deepest ranking a search asks for (k 20 x 5);
+      // a scoped search keeps walking the graph until it has them (pgvector 0.8 iterative scans).
+      await client.query('SET hnsw.ef_search = 100; SET hnsw.iterative_scan = strict_order').catch(() => undefined);
+    },
+  });
   // An idle connection dropped by the server must not crash the process: the next query reconnects.
   pool.on('error', (error) => options.log?.(`database connection lost: ${error.message}`));
-  pool.on('connect', (client) => {
-    // HNSW returns at most ef_search rows: room for the deepest ranking a search asks for (k 20 x 5);
-    // a scoped search keeps walking the graph until it has them (pgvector 0.8 iterative scans).
-    void client.query('SET hnsw.ef_search = 100').catch(() => undefined);
-    void client.query('SET hnsw.iterative_scan = strict_order').catch(() => undefined);
-  });
   let migrated: Promise<void> | undefined;
   const explained = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
     } catch (error) {
-      throw explain(error, options.databaseUrl);
+      throw explainDatabaseError(error, options.databaseUrl);
     }
   };
   const ready = (): Promise<void> => {

@@ -12,6 +12,7 @@ import { BM25_DEFAULTS } from '../keyword-index.ts';
 import { fuseFindings, noteScoresOf, type QueryFindings } from '../fuse-scores.ts';
 import { pathName, type IndexedChunk } from '../indexed-chunk.ts';
 import { NoteKeywordScores } from '../note-keyword-scores.ts';
+import { searchError } from './database-errors.ts';
 import { hybridQuery, type HybridChunkRow, type HybridRow } from './hybrid-query.ts';
 import { tableSet, type TableSet } from './schema.ts';
 import { TermDictionary } from './term-dictionary.ts';
@@ -109,7 +110,9 @@ export async function openPostgresIndex(pool: Pool, embedder: Embedder): Promise
         { method: options.method, depth: options.depth, bm25: { ...BM25_DEFAULTS, averageLength: keyword.averageLength }, notes: scope?.notes },
       );
       if (statement === undefined) return [];
-      const { rows } = await pool.query<HybridRow>(statement.text, statement.values);
+      const { rows } = await pool.query<HybridRow>(statement.text, statement.values).catch((error: unknown) => {
+        throw searchError(error);
+      });
       options.signal?.throwIfAborted();
       return fuseRows(rows, queries, options, noteScores);
     },
