@@ -72,10 +72,10 @@ export function resultRows(results: BenchResults): Row[] {
       `postgres (${engine}) full build, ${number(figures.chunks)} chunks`,
       `${number(figures.build.seconds, 1)} s (embedding ${number(figures.build.embedSeconds, 1)} s, writing and indexing ${number(figures.build.writeSeconds, 1)} s)`,
     ]);
-    rows.push([`hybrid retrieval (top ${figures.topK}), ${number(figures.chunks)} chunks: files backend`, ms(figures.files.hybridMs)]);
+    rows.push([`hybrid retrieval (top ${figures.topK}), ${number(figures.chunks)} chunks: files backend`, `${ms(figures.files.hybridMs)}; CPU ${ms(figures.files.cpuMs)}`]);
     rows.push([
       `hybrid retrieval (top ${figures.topK}), ${number(figures.chunks)} chunks: postgres (${engine})`,
-      `${ms(figures.postgres.hybridMs)}; ${number(figures.agreementAtK * 100, 1)}% of the files backend's sources`,
+      `${ms(figures.postgres.hybridMs)}; CPU ${ms(figures.postgres.cpuMs)}${figures.database === 'server' ? ' (this process only)' : ''}; ${number(figures.agreementAtK * 100, 1)}% of the files backend's sources`,
     ]);
   }
   return rows;
