@@ -9,7 +9,7 @@ import type { ModeTracker } from './answer/answer-mode.ts';
 import { createChatModelCatalog, createOpenAIModelList } from './answer/chat-models.ts';
 import { createModelWarmer, type ModelWarmer } from './answer/warm-models.ts';
 import { isEntryPoint } from './cli/is-entry-point.ts';
-import { indexStatusReport } from './library/index-status.ts';
+import { embedProgress, indexStatusReport, runningBuild } from './library/index-status.ts';
 import { composeNotesEngine } from './library/notes-engine.ts';
 import { createNoteFiles } from './notes/note-files.ts';
 import { createApp } from './server/create-app.ts';
@@ -30,6 +30,8 @@ function readiness(live: LiveIndex, tracker: ModeTracker, warmer: ModelWarmer): 
   const mode = tracker.mode();
   const server = tracker.server();
   const current = state.current;
+  const build = runningBuild(live);
+  const progress = embedProgress(build);
   const reason =
     current === undefined
       ? state.lastError !== undefined
@@ -50,7 +52,8 @@ function readiness(live: LiveIndex, tracker: ModeTracker, warmer: ModelWarmer): 
             builtAt: current.index.manifest.builtAt,
           },
         }),
-    building: state.building,
+    building: build !== undefined,
+    ...(progress === undefined ? {} : { progress }),
     mode: mode.mode,
     chatModel: mode.mode === 'extractive' ? null : mode.chat.model,
     provider: server.provider,
@@ -115,7 +118,7 @@ export async function main(config: Config, log: Logger): Promise<{ close(): Prom
   const app = createApp({
     answer,
     readiness: () => readiness(live, tracker, warmer),
-    indexStatus: (only) => indexStatusReport(live.state(), only),
+    indexStatus: (only) => indexStatusReport(live, only),
     listNotes: () => notesListing(live),
     listModels: (signal) => models.list(signal),
     reindex: () => live.update(),

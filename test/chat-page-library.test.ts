@@ -280,17 +280,23 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
 
   it('shows index build progress with counts and the time left, and hides it when the build is done', async () => {
     const state = fake();
-    state.setReadiness({ ...READY, building: true });
-    state.setStatus(statusWith('a'.repeat(64), { state: 'building', progress: { done: 896, total: 7699 } }));
+    // The progress comes with /readyz: /index/status (every note's line) is not polled for it.
+    state.setReadiness({ ...READY, building: true, progress: { done: 896, total: 7699 } });
+    state.setStatus(statusWith('a'.repeat(64), { state: 'building', progress: { done: 1, total: 2 } }));
     const { page, errors } = await open(state.deps);
+    const statusRequests: string[] = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/index/status') statusRequests.push(request.url());
+    });
     const label = page.locator('#index-progress-label');
     await expect.poll(() => label.textContent()).toMatch(/^Indexing: 896 of 7,699 chunks/);
-    state.setStatus(statusWith('a'.repeat(64), { state: 'building', progress: { done: 1_796, total: 7699 } }));
+    state.setReadiness({ ...READY, building: true, progress: { done: 1_796, total: 7699 } });
     await expect.poll(() => label.textContent(), { timeout: 8_000 }).toMatch(/^Indexing: 1,796 of 7,699 chunks · about \d+ (s|min) left$/);
     expect(await page.locator('#index-progress').evaluate((bar) => [(bar as HTMLProgressElement).value, (bar as HTMLProgressElement).max])).toEqual([1796, 7699]);
     state.setReadiness(READY);
     state.setStatus(statusWith('a'.repeat(64)));
     await expect.poll(() => page.locator('#status-progress').isHidden(), { timeout: 8_000 }).toBe(true);
+    expect(statusRequests).toEqual([]);
     expect(errors).toEqual([]);
   });
 

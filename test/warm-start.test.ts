@@ -33,12 +33,27 @@ describe('first start with Ollama and no index', () => {
       const exchange = await postOnce(server!.url, '/ask', JSON.stringify({ question: 'What is the default depends_on condition?' }));
       return { status: exchange.status, body: JSON.parse(exchange.body || '{}') as AskBody };
     };
-    await until(async () => (await requestOnce(server!.url, 'GET', '/readyz', undefined)).status === 200, 10_000, 'no index served');
+    // Before the built-in index serves, the server says it is building it (it used to say idle).
+    const seenBeforeReady: Array<{ state: string; build?: { embedder: string } }> = [];
+    await until(
+      async () => {
+        const status = JSON.parse((await requestOnce(server!.url, 'GET', '/index/status', undefined)).body) as { state: string; build?: { embedder: string } };
+        const ready = (await requestOnce(server!.url, 'GET', '/readyz', undefined)).status === 200;
+        if (!ready) seenBeforeReady.push(status);
+        return ready;
+      },
+      10_000,
+      'no index served',
+    );
+    for (const status of seenBeforeReady) expect(status).toMatchObject({ state: 'building', build: { embedder: expect.stringMatching(/^local:/) } });
     const early = await ask();
     expect(early.status).toBe(200);
     expect(early.body.embedder).toMatch(/^local:/);
     expect(early.body.notice).toMatch(/Answered from the local:\S+ index while ollama:nomic-embed-text indexes your notes.*answers switch to it when it is done\./);
     expect(Date.now() - started).toBeLessThan(30_000);
+    // Then Ollama's index is the one being built.
+    const behind = JSON.parse((await requestOnce(server.url, 'GET', '/index/status', undefined)).body) as { state: string; build?: { embedder: string } };
+    expect(behind).toMatchObject({ state: 'building', build: { embedder: 'ollama:nomic-embed-text' } });
 
     await until(async () => (await ask()).body.embedder === 'ollama:nomic-embed-text', 60_000, 'never switched to the Ollama index');
     const late = await ask();

@@ -5,7 +5,8 @@
  * a 7,424-note folder's lines (about 1 MB of JSON) are then neither built nor sent.
  */
 import type { IndexStatusReport } from '../server/server-deps.ts';
-import type { LiveIndexState } from '../vector-index/live-index.ts';
+import type { BuildProgress } from '../vector-index/index-backend.ts';
+import type { LiveIndex } from '../vector-index/live-index.ts';
 
 type NoteLine = IndexStatusReport['notes'][number];
 
@@ -13,7 +14,24 @@ function byPath(a: NoteLine, b: NoteLine): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
-export function indexStatusReport(state: LiveIndexState, only?: readonly string[]): IndexStatusReport {
+/**
+ * The index build running now, if any: a warm start's quick (built-in) index first — answers wait for
+ * it — else the build of the configured embedder's index (first, re-index or a switch).
+ */
+export function runningBuild(live: Pick<LiveIndex, 'state' | 'embedder'>): { embedder: string; progress: BuildProgress | undefined } | undefined {
+  const state = live.state();
+  if (state.quickBuild !== undefined) return state.quickBuild;
+  return state.building ? { embedder: live.embedder().id, progress: state.progress } : undefined;
+}
+
+/** Chunks embedded of those to embed, while a build is embedding. */
+export function embedProgress(build: ReturnType<typeof runningBuild>): { done: number; total: number } | undefined {
+  const progress = build?.progress;
+  return progress?.phase === 'embed' ? { done: progress.done, total: progress.total } : undefined;
+}
+
+export function indexStatusReport(live: Pick<LiveIndex, 'state' | 'embedder'>, only?: readonly string[]): IndexStatusReport {
+  const state = live.state();
   const manifest = state.current?.index.manifest;
   const indexed = manifest?.notes ?? {};
   const wanted = only === undefined ? undefined : new Set(only);
@@ -28,13 +46,15 @@ export function indexStatusReport(state: LiveIndexState, only?: readonly string[
   }
   notes.sort(byPath);
   const summary = state.lastSummary;
-  const progress = state.progress;
+  const build = runningBuild(live);
+  const progress = embedProgress(build);
   return {
-    state: state.building ? 'building' : 'idle',
+    state: build === undefined ? 'idle' : 'building',
     embedder: state.current?.embedder.id ?? null,
     ...(state.current?.index.version === undefined ? {} : { version: state.current.index.version }),
     notes,
-    ...(progress?.phase === 'embed' ? { progress: { done: progress.done, total: progress.total } } : {}),
+    ...(build === undefined ? {} : { build: { embedder: build.embedder, phase: build.progress?.phase ?? 'scan' } }),
+    ...(progress === undefined ? {} : { progress }),
     ...(summary === undefined || manifest === undefined
       ? {}
       : {

@@ -39,8 +39,10 @@ export interface Readiness {
   /** True once an index is loaded and answers can be served. */
   ready: boolean;
   index?: IndexSummary;
-  /** An index build (first or re-index) is running. */
+  /** An index build (first, re-index, an embedder switch, or a warm start's built-in index) is running. */
   building: boolean;
+  /** While a build embeds: chunks embedded so far out of those to embed (as in `/index/status`). */
+  progress?: { done: number; total: number };
   /** How answers are produced right now. */
   mode: AnswerMode;
   /** The chat model that answers in `ollama` or `openai` mode; null in extractive mode. */
@@ -99,7 +101,12 @@ export interface IndexStatusReport {
    */
   version?: string;
   notes: NoteIndexStatus[];
-  /** While building: notes processed so far out of the total. */
+  /**
+   * While building: whose index (a warm start's built-in one first, issue 15) and its step — reading
+   * the notes (`scan`), embedding chunks (`embed`), writing the index (`write`).
+   */
+  build?: { embedder: string; phase: 'scan' | 'embed' | 'write' };
+  /** While embedding: chunks embedded so far out of those to embed. */
   progress?: { done: number; total: number };
   lastBuild?: BuildSummary;
 }

@@ -16,6 +16,8 @@ export interface LiveIndexState<Index extends SearchableIndex = SearchableIndex>
   lastSummary: BuildSummary | undefined;
   lastError: string | undefined;
   failures: NoteFailure[];
+  /** While a warm start builds the quick (built-in) index first: its embedder and how far it is (`/index/status`). */
+  quickBuild: { embedder: string; progress: BuildProgress | undefined } | undefined;
 }
 
 export interface LiveIndex<Index extends SearchableIndex = SearchableIndex> {
@@ -63,6 +65,7 @@ export function createLiveIndex<Index extends SearchableIndex>(options: {
     lastSummary: undefined,
     lastError: undefined,
     failures: [],
+    quickBuild: undefined,
   };
   let running: Promise<BuildSummary | undefined> | undefined;
   let again = false;
@@ -164,9 +167,18 @@ export function createLiveIndex<Index extends SearchableIndex>(options: {
     },
     update,
     async warmStart(quick) {
+      const quickBuild: NonNullable<LiveIndexState['quickBuild']> = { embedder: quick.id, progress: undefined };
+      state.quickBuild = quickBuild;
       try {
         // An update, not just an open: the quick index may be from before notes changed (an unchanged one loads as is).
-        const { index } = await options.backend.update({ notesDir: options.notesDir, embedder: quick, log: options.log });
+        const { index } = await options.backend.update({
+          notesDir: options.notesDir,
+          embedder: quick,
+          log: options.log,
+          onProgress: (progress) => {
+            quickBuild.progress = progress;
+          },
+        });
         // Whatever the main build has swapped in meanwhile is better; never replace it.
         if (state.current === undefined) {
           state.current = { index, embedder: quick };
@@ -174,6 +186,8 @@ export function createLiveIndex<Index extends SearchableIndex>(options: {
         }
       } catch (error) {
         options.log(`the ${quick.id} index could not be built (${error instanceof Error ? error.message : String(error)}); waiting for ${embedder.id}`);
+      } finally {
+        state.quickBuild = undefined;
       }
       return update();
     },
