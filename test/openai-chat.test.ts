@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { streamModelChat } from '../src/answer/chat-stream.ts';
 import { streamOpenAIChat, type OpenAIChatSettings } from '../src/answer/openai-chat.ts';
+import type { ModelPiece } from '../src/answer/model-reply.ts';
 import type { ChatMessage } from '../src/answer/prompt.ts';
 import { AppError } from '../src/errors.ts';
 import { closedPortUrl } from './support/fake-ollama.ts';
@@ -73,6 +74,12 @@ describe('streamOpenAIChat: what is sent and what comes back', () => {
     expect(call?.finished).toBe(true);
   });
 
+  it('yields reasoning_content deltas (DeepSeek, vLLM) as reasoning pieces, apart from the text', async () => {
+    fake.setChatScript([{ reasoning: 'The user asks' }, { reasoning: ' about watch.' }, 'Compose', ' watch', ' rebuilds [1].']);
+    const pieces = await drain(streamOpenAIChat(settings(), MESSAGES, new AbortController().signal));
+    expect(pieces).toEqual([{ reasoning: 'The user asks' }, { reasoning: ' about watch.' }, 'Compose', ' watch', ' rebuilds [1].']);
+  });
+
   it('sends the configured key as a bearer token, and a wrong key is an error naming OPENAI_API_KEY', async () => {
     const guarded = await startFakeOpenAI({ apiKey: 'sk-team-secret' });
     try {
@@ -102,7 +109,7 @@ describe('streamOpenAIChat: stopping', () => {
     fake.setChatScript(Array.from({ length: 50 }, (_, index) => ` w${index}`));
     fake.setFault('chat', { type: 'slow', tokenDelayMs: 30 });
     const controller = new AbortController();
-    const pieces: string[] = [];
+    const pieces: ModelPiece[] = [];
     for await (const piece of streamOpenAIChat(settings(), MESSAGES, controller.signal)) {
       pieces.push(piece);
       if (pieces.length === 3) controller.abort();
@@ -171,7 +178,7 @@ describe('streamOpenAIChat: failures map to the Ollama path\'s error codes', () 
   it('pieces sent before a failure still arrive first', async () => {
     fake.setChatScript(['a', ' b', ' c', ' d']);
     fake.setFault('chat', { type: 'error-mid-stream', after: 2 });
-    const pieces: string[] = [];
+    const pieces: ModelPiece[] = [];
     const error = await (async () => {
       try {
         for await (const piece of streamOpenAIChat(settings(), MESSAGES, new AbortController().signal)) pieces.push(piece);

@@ -148,6 +148,21 @@ describe('the answer engine in mode "openai"', () => {
     expect(sent.messages.at(-1)?.content).toContain('depends_on');
   });
 
+  it("routes the server's reasoning_content to reasoning events, never to deltas, answer or citations", async () => {
+    fake.setChatScript([{ reasoning: 'Source [2] looks relevant,' }, { reasoning: ' but [1] says it.' }, 'The default', ' condition is', ' service_started [1].']);
+    const answer = createAnswerEngine(engineDeps(notes, openaiMode()));
+    const events: AnswerEvent[] = await collectEvents(answer({ question: 'What is the default depends_on condition in compose?' }, { signal: new AbortController().signal }));
+    const text = (type: AnswerEvent['type']) =>
+      events
+        .filter((event) => event.type === type)
+        .map((event) => ('text' in event ? event.text : ''))
+        .join('');
+    expect(text('reasoning')).toBe('Source [2] looks relevant, but [1] says it.');
+    expect(text('delta')).toBe('The default condition is service_started [1].');
+    expect(events.findIndex((event) => event.type === 'reasoning')).toBeLessThan(events.findIndex((event) => event.type === 'delta'));
+    expect(events.at(-1)).toMatchObject({ type: 'done', answer: 'The default condition is service_started [1].', answerable: true, cited: [1] });
+  });
+
   it('rag:false asks the server directly', async () => {
     fake.setChatScript('Hello there.');
     const answer = createAnswerEngine(engineDeps(notes, openaiMode()));

@@ -1,14 +1,15 @@
 /**
  * Streams one chat answer from an OpenAI-compatible server (vLLM, llama.cpp server, LM Studio,
  * LocalAI, Ollama's /v1) through LangChain's ChatOpenAICompletions: `POST <base>/chat/completions`
- * with `stream: true`. The same contract as ollama-chat.ts: text pieces out, ends quietly on abort,
+ * with `stream: true`. The same contract as ollama-chat.ts: text and reasoning pieces out, ends quietly on abort,
  * AppError on failure, upstream_timeout when the first or any next piece takes longer than timeoutMs.
  */
 import { ChatOpenAICompletions } from '@langchain/openai';
 import { AppError } from '../errors.ts';
-import { answerAbort } from './answer-abort.ts';
 import { openaiClientOptions } from '../embeddings/openai-client.ts';
 import { toOpenAIError, type OpenAIErrorContext } from '../embeddings/openai-errors.ts';
+import { answerAbort } from './answer-abort.ts';
+import type { ModelPiece } from './model-reply.ts';
 import type { ChatMessage } from './prompt.ts';
 
 export interface OpenAIChatSettings {
@@ -23,15 +24,24 @@ export interface OpenAIChatSettings {
   timeoutMs: number;
 }
 
+/** What ChatOpenAICompletions' stream chunks carry that we read (AIMessageChunk). */
+interface StreamChunk {
+  content: unknown;
+  additional_kwargs?: { reasoning_content?: unknown };
+  response_metadata: { finish_reason?: unknown };
+}
+
 /**
- * Yields the answer's text pieces. One client per answer, with `signal`, an idle timer and the
+ * Yields the answer's pieces: text, and reasoning where the server streams it apart from the answer
+ * (`delta.reasoning_content`: DeepSeek's API, vLLM and llama.cpp server with a reasoning parser;
+ * LangChain passes it on in `additional_kwargs`), as Ollama's `message.thinking`. One client per answer, with `signal`, an idle timer and the
  * generator's own end bound into its fetch, so that any of them closes the HTTP request at once.
  */
 export async function* streamOpenAIChat(
   settings: OpenAIChatSettings,
   messages: ChatMessage[],
   signal: AbortSignal,
-): AsyncGenerator<string> {
+): AsyncGenerator<ModelPiece> {
   const abort = answerAbort(signal, settings.timeoutMs);
   const combined = abort.signal;
   const context: OpenAIErrorContext = { ...settings, modelVariable: 'CHAT_MODEL', task: 'answer' };
@@ -50,9 +60,11 @@ export async function* streamOpenAIChat(
       messages.map((message) => [message.role === 'assistant' ? 'ai' : message.role, message.content] as [string, string]),
       { signal: combined },
     );
-    for await (const chunk of stream) {
+    for await (const chunk of stream as AsyncIterable<StreamChunk>) {
       abort.arm();
       if (chunk.response_metadata.finish_reason != null) finished = true;
+      const reasoning = chunk.additional_kwargs?.reasoning_content;
+      if (typeof reasoning === 'string' && reasoning !== '') yield { reasoning };
       const text = typeof chunk.content === 'string' ? chunk.content : '';
       if (text !== '') yield text;
     }

@@ -61,8 +61,14 @@ export interface FakeOpenAIChatRequest {
   [key: string]: unknown;
 }
 
+/**
+ * One streamed piece: answer text, or reasoning sent apart from the answer as `delta.reasoning_content`
+ * with `content: null` (DeepSeek's API; vLLM and llama.cpp server with a reasoning parser).
+ */
+export type FakeOpenAIPiece = string | { reasoning: string };
+
 /** The answer's pieces, or a function of the request that returns them. A string is split at word boundaries. */
-export type FakeOpenAIChatScript = string | string[] | ((request: FakeOpenAIChatRequest) => string | string[]);
+export type FakeOpenAIChatScript = string | FakeOpenAIPiece[] | ((request: FakeOpenAIChatRequest) => string | FakeOpenAIPiece[]);
 
 export interface FakeOpenAIOptions {
   /** Served model ids. Default: `Qwen/Qwen2.5-7B-Instruct` and `nomic-ai/nomic-embed-text-v1.5`. */
@@ -100,7 +106,7 @@ const ENDPOINTS: Record<string, { method: string; endpoint: FakeOpenAIEndpoint }
   '/v1/embeddings': { method: 'POST', endpoint: 'embeddings' },
 };
 
-function pieces(script: FakeOpenAIChatScript, request: FakeOpenAIChatRequest): string[] {
+function pieces(script: FakeOpenAIChatScript, request: FakeOpenAIChatRequest): FakeOpenAIPiece[] {
   const value = typeof script === 'function' ? script(request) : script;
   return typeof value === 'string' ? (value.match(/\s*\S+/g) ?? ['']) : value;
 }
@@ -164,7 +170,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       }
       if (fault?.type === 'slow') await sleep(fault.tokenDelayMs);
       if (res.destroyed) return;
-      res.write(chunk({ content: token }, null));
+      res.write(chunk(typeof token === 'string' ? { content: token } : { content: null, reasoning_content: token.reasoning }, null));
       call.chunksSent += 1;
     }
     res.write(chunk({}, 'stop'));
@@ -206,13 +212,15 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     }
     const request = call.body as FakeOpenAIChatRequest;
     if (request.stream === true) return streamChat(call, res, request, fault);
-    const content = pieces(script, request).join('');
+    const all = pieces(script, request);
+    const content = all.filter((piece) => typeof piece === 'string').join('');
+    const reasoning = all.flatMap((piece) => (typeof piece === 'string' ? [] : [piece.reasoning])).join('');
     return sendJson(call, res, 200, {
       id: 'chatcmpl-fake',
       object: 'chat.completion',
       created: 1_700_000_000,
       model: request.model,
-      choices: [{ index: 0, message: { role: 'assistant', content }, logprobs: null, finish_reason: 'stop' }],
+      choices: [{ index: 0, message: { role: 'assistant', content, ...(reasoning === '' ? {} : { reasoning_content: reasoning }) }, logprobs: null, finish_reason: 'stop' }],
       usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
     });
   }
