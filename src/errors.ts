@@ -5,7 +5,7 @@
 export const ERROR_CODES = {
   invalid_request: { status: 400, when: 'bad JSON, missing or empty question, wrong types, out-of-range values' },
   unauthorized: { status: 401, when: '`API_TOKEN` set and the bearer token is missing or wrong' },
-  forbidden: { status: 403, when: 'a request to `/mcp` or `/v1` naming another host, or from a web page of another origin, while bound to loopback' },
+  forbidden: { status: 403, when: 'a request to `/ask`, `/mcp` or `/v1` naming another host, or from a web page of another origin, while bound to loopback' },
   not_found: { status: 404, when: 'unknown route or note' },
   payload_too_large: { status: 413, when: 'body over 64 KiB' },
   unsupported_media_type: { status: 415, when: '`POST` body that is not JSON' },

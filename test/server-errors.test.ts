@@ -166,6 +166,27 @@ describe('answer and access errors', () => {
     covered.add('forbidden');
   });
 
+  it('403 forbidden on /ask too, in the SPEC shape, before the body is read or an answer starts; loopback names and the page pass', async () => {
+    const scripted = scriptedAnswer([SAMPLE_SOURCES_EVENT, SAMPLE_DONE_EVENT]);
+    const { url } = await start({ listenHost: '127.0.0.1', answer: scripted.answer });
+    const port = new URL(url).port;
+    const json = { 'content-type': 'application/json' };
+    expectError(await postAsk(url, '{"question":"q"}', { ...json, host: `rebound.example:${port}` }), 'forbidden');
+    expectError(await postAsk(url, '{not json', { ...json, host: 'rebound.example' }), 'forbidden');
+    expectError(await postAsk(url, '{"question":"q"}', { ...json, origin: 'https://evil.example' }), 'forbidden');
+    expect(scripted.calls).toHaveLength(0);
+    // curl to 127.0.0.1 or localhost, and the chat page's own same-origin fetch, are answered.
+    for (const headers of [{ host: `127.0.0.1:${port}` }, { host: `localhost:${port}` }, { host: `[::1]:${port}` }, { origin: `http://127.0.0.1:${port}` }]) {
+      expect((await postAsk(url, '{"question":"q"}', { ...json, ...headers })).status).toBe(200);
+    }
+    expect(scripted.calls).toHaveLength(4);
+  });
+
+  it('/ask bound beyond loopback takes any Host (API_TOKEN protects it there)', async () => {
+    const { url } = await start({ listenHost: '0.0.0.0', answer: scriptedAnswer([SAMPLE_SOURCES_EVENT, SAMPLE_DONE_EVENT]).answer });
+    expect((await postAsk(url, '{"question":"q"}', { 'content-type': 'application/json', host: 'notes.lan:3000' })).status).toBe(200);
+  });
+
   it('429 busy with Retry-After beyond maxConcurrentAnswers, and admits again once a slot frees', async () => {
     const slow = scriptedAnswer([SAMPLE_SOURCES_EVENT, 200, SAMPLE_DONE_EVENT]);
     const { url } = await start({ answer: slow.answer, maxConcurrentAnswers: 2 });

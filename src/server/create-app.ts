@@ -16,6 +16,7 @@ import { jsonBody } from './json-body.ts';
 import { mcpRoute } from './mcp/mcp-route.ts';
 import { notesRoute } from './notes-route.ts';
 import { openAiRouter } from './openai/openai-router.ts';
+import { rebindingGuard } from './rebinding-guard.ts';
 import { requestLog } from './request-log.ts';
 import { securityHeaders } from './security-headers.ts';
 import type { ServerDeps } from './server-deps.ts';
@@ -121,6 +122,8 @@ export function createApp(deps: ServerDeps): express.Express {
   app.use('/notes', notesRoute((relativePath) => deps.readNote(relativePath), deps.noteFiles));
   app.post(
     '/ask',
+    // A rebound web page must not read the notes through answers (issue 13): the same check as /mcp and /v1.
+    rebindingGuard({ listenHost: deps.listenHost, corsOrigin: deps.corsOrigin }),
     ...jsonBody({ bodyRequired: true }),
     askRoute({
       answer: (request, options) => deps.answer(request, options),

@@ -1,5 +1,5 @@
 /**
- * DNS-rebinding protection for the doors other programs call (`/mcp`, `/v1`): a web page whose
+ * DNS-rebinding protection for the doors that read notes or start answers (`/ask`, `/mcp`, `/v1`): a web page whose
  * host name is re-pointed at 127.0.0.1 reaches a loopback server as "same origin", so a server
  * bound to loopback checks that the request names this machine (`Host`) and, when a browser sent
  * it, comes from a loopback page or CORS_ORIGIN (`Origin`). The MCP SDK's
@@ -8,6 +8,8 @@
  * host names are not knowable, and API_TOKEN is the protection.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { RequestHandler } from 'express';
+import { AppError } from '../errors.ts';
 import { isLoopbackAddress } from './start-server.ts';
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -39,4 +41,12 @@ export function rebindingProblem(
     return 'Requests from this web page\'s origin are not allowed (set CORS_ORIGIN to allow one).';
   }
   return undefined;
+}
+
+/** The check as middleware: a refusal is `AppError('forbidden')`, answered in the door's own error shape. */
+export function rebindingGuard(options: { listenHost: string | undefined; corsOrigin: string | undefined }): RequestHandler {
+  return (req, _res, next) => {
+    const problem = rebindingProblem(req.headers, options);
+    next(problem === undefined ? undefined : new AppError('forbidden', problem));
+  };
 }

@@ -5,14 +5,13 @@
  * included, has OpenAI's error shape.
  */
 import express from 'express';
-import type { RequestHandler } from 'express';
 import type { AnswerFn } from '../../answer/answer-types.ts';
 import { AppError } from '../../errors.ts';
 import type { AnswerGate } from '../answer-gate.ts';
 import { bearerAuth } from '../bearer-auth.ts';
 import { jsonBody } from '../json-body.ts';
 import type { Logger } from '../logger.ts';
-import { rebindingProblem } from '../rebinding-guard.ts';
+import { rebindingGuard } from '../rebinding-guard.ts';
 import type { Readiness } from '../server-deps.ts';
 import { chatCompletionsRoute } from './chat-completions.ts';
 import { OPENAI_MODEL_ID } from './chat-request.ts';
@@ -34,11 +33,7 @@ export interface OpenAiRouterDeps {
 export function openAiRouter(deps: OpenAiRouterDeps): express.Router {
   const router = express.Router();
   const created = Math.floor((deps.startedAt ?? new Date()).getTime() / 1000);
-  const guard: RequestHandler = (req, _res, next) => {
-    const problem = rebindingProblem(req.headers, { listenHost: deps.listenHost, corsOrigin: deps.corsOrigin });
-    next(problem === undefined ? undefined : new AppError('forbidden', problem));
-  };
-  router.use(guard);
+  router.use(rebindingGuard({ listenHost: deps.listenHost, corsOrigin: deps.corsOrigin }));
   if (deps.apiToken !== undefined) router.use(bearerAuth(deps.apiToken));
 
   const model = { id: OPENAI_MODEL_ID, object: 'model', created, owned_by: 'asknotes' };
