@@ -95,7 +95,9 @@ describe('/v1 without Ollama (extractive)', () => {
   });
 
   it.each([
-    ['an unknown model', { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }, 404, 'not_found', /gpt-4o.*asknotes/],
+    ['a name that cannot be a model', { model: 'gpt 4o!', messages: [{ role: 'user', content: 'hi' }] }, 404, 'model_not_found', /gpt 4o!.*asknotes/],
+    ['a bad filter', { model: 'asknotes', filter: { notes: 'work' }, messages: [{ role: 'user', content: 'hi' }] }, 400, 'invalid_request', /"filter\.notes" must be an array of globs/],
+    ['a filter with an unknown key', { model: 'asknotes', filter: { tag: ['x'] }, messages: [{ role: 'user', content: 'hi' }] }, 400, 'invalid_request', /"filter" may only have "notes" and "tags"/],
     ['no messages', { model: 'asknotes', messages: [] }, 400, 'invalid_request', /messages/],
     ['messages not an array', { model: 'asknotes', messages: 'hi' }, 400, 'invalid_request', /messages/],
     ['a tool role', { model: 'asknotes', messages: [{ role: 'tool', content: 'x', tool_call_id: '1' }, { role: 'user', content: 'hi' }] }, 400, 'invalid_request', /role "tool"/],
@@ -117,6 +119,17 @@ describe('/v1 without Ollama (extractive)', () => {
     expect(apiError.code).toBe(code);
     expect(apiError.type).toBe(status === 404 || status === 400 ? 'invalid_request_error' : expect.any(String));
     expect(apiError.message).toMatch(message);
+  });
+
+  it('scopes the question with the extra field filter, as /ask does', async () => {
+    const scoped = await client.chat.completions.create({ model: 'asknotes', messages: [{ role: 'user', content: QUESTION }], filter: { notes: ['dockercon-*.md'] } } as never);
+    const fields = scoped as unknown as AsknotesFields;
+    expect(fields.sources?.length).toBeGreaterThan(0);
+    expect(fields.sources?.every((source) => source.note === 'dockercon-2023.md')).toBe(true);
+
+    const nothing = await client.chat.completions.create({ model: 'asknotes', messages: [{ role: 'user', content: QUESTION }], filter: { tags: ['no-such-tag'] } } as never);
+    expect(nothing.choices[0]?.message.content).toMatch(/^No notes match this scope/);
+    expect((nothing as unknown as AsknotesFields).answerable).toBe(false);
   });
 
   it('answers bad bodies and unknown routes in OpenAI\'s error shape, and keeps serving', async () => {
@@ -146,7 +159,7 @@ describe('/v1 with API_TOKEN and the stand-in Ollama', () => {
   let ollama: FakeOllama;
 
   beforeAll(async () => {
-    ollama = await startFakeOllama();
+    ollama = await startFakeOllama({ models: ['llama3.2', 'nomic-embed-text', 'qwen2.5:7b'] });
     server = await startComposedServer({ env: { OLLAMA_HOST: ollama.url, LLM: 'ollama', API_TOKEN: 'v1-secret' } });
     await server.ready();
   });
@@ -196,6 +209,29 @@ describe('/v1 with API_TOKEN and the stand-in Ollama', () => {
     expect(turns).not.toContain('**Sources**');
   });
 
+  it('shows an answer that cites no note with its notice as a Markdown note before the sources, and takes it out of echoed history', async () => {
+    ollama.setChatScript('Compose waits for the database when told to.');
+    const client = openai(server, 'v1-secret');
+    const completion = await client.chat.completions.create({ model: 'asknotes', messages: [{ role: 'user', content: QUESTION }] });
+    const content = completion.choices[0]?.message.content ?? '';
+    expect(content).toMatch(/^Compose waits for the database when told to\.\n\n> \*\*Note:\*\* This answer cites none of your notes, [^\n]+\n\n\*\*Sources\*\*\n- \[1\]/);
+    expect((completion as unknown as { notice?: string }).notice).toContain('This answer cites none of your notes');
+
+    const stream = await client.chat.completions.create({ model: 'asknotes', stream: true, messages: [{ role: 'user', content: QUESTION }] });
+    const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(content);
+    expect((chunks.at(-1) as unknown as { notice?: string }).notice).toContain('This answer cites none of your notes');
+
+    ollama.setChatScript('It waits for service_started [1].');
+    await client.chat.completions.create({ model: 'asknotes', messages: [{ role: 'user', content: QUESTION }, { role: 'assistant', content }, { role: 'user', content: QUESTION }] });
+    const sent = ollama.callsTo('chat').at(-1)?.body as { messages: Array<{ role: string; content: string }> };
+    const turns = sent.messages.map((message) => `${message.role}: ${message.content}`).join('\n');
+    expect(turns).toContain('assistant: Compose waits for the database when told to.');
+    expect(turns).not.toContain('**Note:**');
+    expect(turns).not.toContain('**Sources**');
+  });
+
   it('a model failing mid-answer ends the stream with an OpenAI error the client raises', async () => {
     ollama.setChatScript('Compose waits for the database to be healthy before starting the app [1].');
     await ollama.setFault('chat', { type: 'error-mid-stream', after: 2, error: 'model runner crashed', times: 1 });
@@ -221,5 +257,28 @@ describe('/v1 with API_TOKEN and the stand-in Ollama', () => {
 
     const after = await openai(server, 'v1-secret').chat.completions.create({ model: 'asknotes', messages: [{ role: 'user', content: QUESTION }] });
     expect(after.choices[0]?.message.content).toContain('[1]');
+  });
+
+  it('answers with the chat model named in model, as /ask does; asknotes is CHAT_MODEL; a missing one is 404 model_not_found', async () => {
+    ollama.setChatScript(undefined);
+    const client = openai(server, 'v1-secret');
+    const chosen = await client.chat.completions.create({ model: 'qwen2.5:7b', messages: [{ role: 'user', content: QUESTION }] });
+    expect(chosen.model).toBe('qwen2.5:7b');
+    expect((ollama.callsTo('chat').at(-1)?.body as { model: string }).model).toBe('qwen2.5:7b');
+    const byDefault = await client.chat.completions.create({ model: 'asknotes', messages: [{ role: 'user', content: QUESTION }] });
+    expect(byDefault.model).toBe('asknotes');
+    expect((ollama.callsTo('chat').at(-1)?.body as { model: string }).model).toBe('llama3.2');
+
+    for (const stream of [false, true]) {
+      const error = await client.chat.completions.create({ model: 'mistral:7b', stream, messages: [{ role: 'user', content: QUESTION }] }).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+      const apiError = error as InstanceType<typeof OpenAI.NotFoundError>;
+      expect(apiError.code).toBe('model_not_found');
+      expect(apiError.type).toBe('invalid_request_error');
+      expect(apiError.message).toMatch(/ollama pull mistral:7b.*Or use "asknotes"/);
+    }
   });
 });

@@ -11,7 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { createNotesLibrary } from '../src/library/notes-library.ts';
 import { createMcpServer } from '../src/server/mcp/create-mcp-server.ts';
-import { OPENAI_ERROR_TYPES } from '../src/server/openai/openai-errors.ts';
+import { OPENAI_ERROR_TYPES, OPENAI_STATUS } from '../src/server/openai/openai-errors.ts';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -102,7 +102,10 @@ describe('README OpenAI error-type table', () => {
       for (const status of statuses.split(',')) documented.set(Number(status.trim()), code(type) ?? '');
     }
     const expected = new Map<number, string>();
-    for (const [name, { status }] of Object.entries(ERROR_CODES)) expected.set(status, OPENAI_ERROR_TYPES[name as keyof typeof ERROR_CODES]);
+    for (const [name, { status }] of Object.entries(ERROR_CODES)) {
+      const code = name as keyof typeof ERROR_CODES;
+      expected.set(OPENAI_STATUS[code] ?? status, OPENAI_ERROR_TYPES[code]);
+    }
     expect(Object.fromEntries(documented)).toEqual(Object.fromEntries(expected));
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The sources list that follows an answer where a door can carry only text (OpenAI
  * `/v1/chat/completions` content, MCP `ask_notes` text): Markdown, one line per source, numbered as
- * the answer's `[n]` markers. Pure.
+ * the answer's `[n]` markers; on `/v1` preceded by the answer's own notice (an answer that cites no
+ * note, a prompt the model server cut) as a one-line Markdown note. Pure.
  */
 import type { Source } from '../answer/answer-types.ts';
 
@@ -31,8 +32,23 @@ export function sourcesMarkdown(sources: readonly Source[], cited: readonly numb
   return `\n\n${SOURCES_HEADING}\n${listed.map(formatSourceLine).join('\n')}`;
 }
 
-/** An earlier assistant reply as sent back by a chat client, without the sources list we appended. */
+/** What starts the notice line between an answer and its sources list. */
+export const NOTE_PREFIX = '> **Note:** ';
+
+/**
+ * What follows an answer on a text-only door: its notice (when it has one) as a one-line Markdown
+ * note — readers of an OpenAI client see nothing else of it — then the sources list.
+ */
+export function answerFooter(sources: readonly Source[], cited: readonly number[], notice: string | undefined): string {
+  const note = notice === undefined || notice.trim() === '' ? '' : `\n\n${NOTE_PREFIX}${notice.replace(/\s+/g, ' ').trim()}`;
+  return note + sourcesMarkdown(sources, cited);
+}
+
+/** An earlier assistant reply as sent back by a chat client, without the notice and sources list we appended. */
 export function withoutSourcesList(content: string): string {
   const at = content.lastIndexOf(`\n\n${SOURCES_HEADING}\n`);
-  return at === -1 ? content : content.slice(0, at);
+  const answer = at === -1 ? content : content.slice(0, at);
+  // Our note is one line, the answer's last paragraph.
+  const noteAt = answer.lastIndexOf(`\n\n${NOTE_PREFIX}`);
+  return noteAt !== -1 && !answer.slice(noteAt + 2).includes('\n') ? answer.slice(0, noteAt) : answer;
 }

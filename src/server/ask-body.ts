@@ -14,7 +14,7 @@ export const MAX_HISTORY_TURNS = 20;
 export const MAX_HISTORY_TURN_CHARS = 16_000;
 
 /** Ollama's model names: `[host/][namespace/]model[:tag]`, letters, digits, `._-`. */
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*(?:\/[A-Za-z0-9][A-Za-z0-9._-]*){0,2}(?::[A-Za-z0-9][A-Za-z0-9._-]*)?$/;
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*(?:\/[A-Za-z0-9][A-Za-z0-9._-]*){0,2}(?::[A-Za-z0-9][A-Za-z0-9._-]*)?$/;
 export const MAX_MODEL_CHARS = 200;
 
 const globSchema = z.string({ error: 'must be a string (a glob over note paths)' }).superRefine((glob, context) => {
@@ -106,11 +106,14 @@ export function parseAskBody(body: unknown): ParsedAskBody {
   if (rag !== undefined) request.rag = rag;
   if (history !== undefined) request.history = history;
   if (model !== undefined) request.model = model;
-  if (filter !== undefined) {
-    const scope: ScopeFilter = {};
-    if (filter.notes !== undefined) scope.notes = filter.notes;
-    if (filter.tags !== undefined) scope.tags = filter.tags;
-    request.filter = scope;
-  }
+  if (filter !== undefined) request.filter = scopeFrom(filter);
   return { request, stream: stream ?? false };
+}
+
+/** A validated `filter` as the engine's scope (without the keys left out). */
+export function scopeFrom(filter: z.infer<typeof filterSchema>): ScopeFilter {
+  const scope: ScopeFilter = {};
+  if (filter.notes !== undefined) scope.notes = filter.notes;
+  if (filter.tags !== undefined) scope.tags = filter.tags;
+  return scope;
 }

@@ -1,6 +1,8 @@
 /**
  * A `POST /v1/chat/completions` body, translated to the engine's AskRequest: the last message is
- * the question (it must be the user's), earlier user and assistant messages are the history.
+ * the question (it must be the user's), earlier user and assistant messages are the history;
+ * `model` is `asknotes` (CHAT_MODEL) or a chat model's own name, as `/ask`'s `model`; the extra
+ * field `filter` scopes the question as `/ask`'s does.
  * System and developer messages are ignored: answers follow asknotes's own grounded prompt, which
  * a client's system prompt must not replace. Only text is understood; everything else is a clear
  * `400 invalid_request` naming the message. Unknown fields (temperature, max_tokens, tools, …) are
@@ -10,9 +12,9 @@ import { z } from 'zod';
 import type { AskRequest, HistoryTurn } from '../../answer/answer-types.ts';
 import { AppError } from '../../errors.ts';
 import { withoutSourcesList } from '../../library/sources-markdown.ts';
-import { MAX_HISTORY_TURNS, MAX_HISTORY_TURN_CHARS, MAX_QUESTION_CHARS } from '../ask-body.ts';
+import { filterSchema, MAX_HISTORY_TURNS, MAX_HISTORY_TURN_CHARS, MAX_MODEL_CHARS, MAX_QUESTION_CHARS, MODEL_NAME, scopeFrom } from '../ask-body.ts';
 
-/** The one model this API offers. */
+/** The model this API advertises: answers from the notes by the configured chat model (CHAT_MODEL). */
 export const OPENAI_MODEL_ID = 'asknotes';
 export const MAX_MESSAGES = 500;
 
@@ -31,6 +33,8 @@ const bodySchema = z
   .object(
     {
       model: z.string({ error: 'is required (use "asknotes")' }),
+      /** asknotes extension: the scope, as `/ask`'s `filter`. */
+      filter: filterSchema.optional(),
       messages: z
         .array(messageSchema, { error: 'must be an array of messages' })
         .min(1, { error: 'must contain at least one message' })
@@ -47,6 +51,16 @@ const bodySchema = z
 export interface ChatRequest {
   ask: AskRequest;
   stream: boolean;
+  /** The model named in the request, echoed in the reply as OpenAI does. */
+  model: string;
+}
+
+/**
+ * OpenAI's answer to a model that does not exist is a 404 with the code `model_not_found` (see
+ * openai-errors.ts); a name that cannot be a model name gets it at once.
+ */
+export function unknownModel(model: string): AppError {
+  return new AppError('model_not_found', `The model "${model.slice(0, 100)}" does not exist here: use "${OPENAI_MODEL_ID}" or the name of an installed chat model (GET /models lists them).`);
 }
 
 const ROLES_IGNORED = new Set(['system', 'developer']);
@@ -77,10 +91,9 @@ export function parseChatRequest(body: unknown): ChatRequest {
     const field = issue && issue.path.length > 0 ? `"${issue.path.map(String).join('.')}" ` : 'The request body ';
     throw invalid(`${field}${issue?.message ?? 'is invalid'}.`);
   }
-  const { model, messages, stream, n, k } = result.data;
-  if (model !== OPENAI_MODEL_ID) {
-    throw new AppError('not_found', `The model "${model.slice(0, 100)}" does not exist here; use "${OPENAI_MODEL_ID}" (see GET /v1/models).`);
-  }
+  const { model, messages, stream, n, k, filter } = result.data;
+  const chatModel = model.trim();
+  if (chatModel !== OPENAI_MODEL_ID && (chatModel.length > MAX_MODEL_CHARS || !MODEL_NAME.test(chatModel))) throw unknownModel(model);
   if (n !== undefined && n !== null && n !== 1) throw invalid('"n" must be 1: asknotes gives one answer per request.');
 
   const turns: HistoryTurn[] = [];
@@ -111,5 +124,7 @@ export function parseChatRequest(body: unknown): ChatRequest {
   const ask: AskRequest = { question };
   if (history.length > 0) ask.history = history;
   if (k !== undefined) ask.k = k;
-  return { ask, stream: stream === true };
+  if (chatModel !== OPENAI_MODEL_ID) ask.model = chatModel;
+  if (filter !== undefined) ask.filter = scopeFrom(filter);
+  return { ask, stream: stream === true, model: chatModel };
 }

@@ -20,10 +20,21 @@ export const OPENAI_ERROR_TYPES: Record<ErrorCode, string> = {
   busy: 'rate_limit_error',
   index_not_ready: 'server_error',
   llm_unavailable: 'server_error',
-  model_not_found: 'server_error',
+  model_not_found: 'invalid_request_error',
   upstream_timeout: 'server_error',
   internal: 'server_error',
 };
+
+/**
+ * Where `/v1` departs from the error table's status: OpenAI answers a model that does not exist with
+ * `404 model_not_found`, and its clients retry a 503 (openai-node twice) but not a 404.
+ */
+export const OPENAI_STATUS: Partial<Record<ErrorCode, number>> = { model_not_found: 404 };
+
+/** The status of an error on `/v1`. */
+export function openAiStatus(error: { code: ErrorCode; status: number }): number {
+  return OPENAI_STATUS[error.code] ?? error.status;
+}
 
 /** Bodies on `/v1` may be larger than `/ask`'s: chat clients send the whole conversation each time. */
 export const MAX_OPENAI_BODY_BYTES = 1024 * 1024;
@@ -53,6 +64,6 @@ export function openAiErrorHandler(log: Logger): ErrorRequestHandler {
       if (!res.writableEnded) res.destroy();
       return;
     }
-    res.status(failure.status).json(openAiErrorBody(failure));
+    res.status(openAiStatus(failure)).json(openAiErrorBody(failure));
   };
 }
