@@ -111,7 +111,7 @@ describe('chunkMarkdown: heading paths', () => {
     {
       name: 'sections under the title heading (title left out of paths)',
       text: '# Note\n\n## Alpha\n\nalpha body\n\n## Beta\n\nbeta body\n',
-      options: { minChars: 0 },
+      options: { minChars: 0, shortNoteChars: 0 },
       expected: [
         { heading: 'Alpha', lines: [1, 5] },
         { heading: 'Beta', lines: [7, 9] },
@@ -126,7 +126,7 @@ describe('chunkMarkdown: heading paths', () => {
     {
       name: 'headings inside list items, as in the sample note',
       text: '### Keynote\n\n- intro\n\n- #### Docker Scout\n  - analysis\n- #### Next-Gen Build\n  - faster\n',
-      options: { minChars: 0 },
+      options: { minChars: 0, shortNoteChars: 0 },
       expected: [
         { heading: 'Keynote', lines: [1, 3] },
         { heading: 'Keynote > Docker Scout', lines: [5, 6] },
@@ -136,7 +136,7 @@ describe('chunkMarkdown: heading paths', () => {
     {
       name: 'text before any heading has an empty path; a second level-1 heading is kept',
       text: 'preamble text\n\n# Note\n\nbody\n\n# Appendix\n\nmore\n',
-      options: { minChars: 0 },
+      options: { minChars: 0, shortNoteChars: 0 },
       expected: [
         { heading: '', lines: [1, 1] },
         { heading: '', lines: [3, 5] },
@@ -146,7 +146,7 @@ describe('chunkMarkdown: heading paths', () => {
     {
       name: 'closing #s, inline code and links are not part of the path',
       text: '## `depends_on` ##\n\nbody\n\n## See [the docs](https://example.com)\n\nmore\n',
-      options: { minChars: 0 },
+      options: { minChars: 0, shortNoteChars: 0 },
       expected: [
         { heading: 'depends_on', lines: [1, 3] },
         { heading: 'See the docs', lines: [5, 7] },
@@ -155,7 +155,7 @@ describe('chunkMarkdown: heading paths', () => {
     {
       name: 'tiny sibling sections merge into one chunk named after their parent',
       text: '## Workshop\n### Getting Started\n- link one\n### Web Dev\n- link two\n## Day 1\n### Keynote\nbody\n',
-      options: {},
+      options: { shortNoteChars: 0 },
       expected: [
         { heading: 'Workshop', lines: [1, 5] },
         { heading: 'Day 1 > Keynote', lines: [6, 8] },
@@ -164,7 +164,7 @@ describe('chunkMarkdown: heading paths', () => {
     {
       name: 'tiny sections never merge across parents',
       text: '## A\n### A1\nsmall a\n## B\nsmall b\n',
-      options: {},
+      options: { shortNoteChars: 0 },
       expected: [
         { heading: 'A > A1', lines: [1, 3] },
         { heading: 'B', lines: [4, 5] },
@@ -173,7 +173,7 @@ describe('chunkMarkdown: heading paths', () => {
     {
       name: 'setext headings (=== and ---), but not a thematic break or a list followed by ---',
       text: 'Guide\n=====\n\nintro\n\nPart Two\n--------\n\nbody\n\n---\n\n- item\n---\n',
-      options: { minChars: 0 },
+      options: { minChars: 0, shortNoteChars: 0 },
       expected: [
         { heading: 'Guide', lines: [1, 4] },
         { heading: 'Guide > Part Two', lines: [6, 14] },
@@ -182,7 +182,7 @@ describe('chunkMarkdown: heading paths', () => {
     {
       name: '# inside fences is not a heading',
       text: '## Real\n\n```bash\n# comment\n## also a comment\n```\n\n~~~\n# tilde fence\n~~~\n',
-      options: { minChars: 0 },
+      options: { minChars: 0, shortNoteChars: 0 },
       expected: [{ heading: 'Real', lines: [1, 10] }],
     },
   ])('$name', ({ text, options, expected }) => {
@@ -204,6 +204,76 @@ describe('chunkMarkdown: heading paths', () => {
     expect(chunks[0]?.heading).toBe('Section');
     const continuation = chunks.find((chunk) => chunk.text.startsWith('  - child'));
     expect(continuation?.heading).toBe('Section > Parent topic');
+  });
+});
+
+describe('chunkMarkdown: a short note is one chunk', () => {
+  /** One paragraph of `count` distinct words (about 8 characters each). */
+  const paragraph = (word: string, count: number): string =>
+    `${Array.from({ length: count }, (_, index) => `${word}${index}`).join(' ')}.`;
+  // Two sections of ~400 characters each: neither is tiny, so grouping alone keeps them apart.
+  const twoSections = `# Note\n\n## Alpha\n\n${paragraph('alpha', 50)}\n\n## Beta\n\n${paragraph('beta', 50)}\n`;
+  const longer = `${twoSections}\n## Gamma\n\n${paragraph('gamma', 50)}\n`;
+
+  it.each([
+    {
+      name: 'two sections that fit the target together are one chunk, named by their common path',
+      text: twoSections,
+      options: {},
+      expected: [{ heading: '', lines: [1, 9] }],
+    },
+    {
+      name: 'the common parent of the sections names the one chunk',
+      text: `## Setup\n\n### Alpha\n\n${paragraph('alpha', 50)}\n\n### Beta\n\n${paragraph('beta', 50)}\n`,
+      options: {},
+      expected: [{ heading: 'Setup', lines: [1, 9] }],
+    },
+    {
+      name: 'front matter does not count: the body alone fits',
+      text: `---\ntags: [${paragraph('tag', 60).replace(/ /g, ', ').replace('.', '')}]\n---\n${twoSections}`,
+      options: {},
+      expected: [{ heading: '', lines: [4, 12] }],
+    },
+    {
+      name: 'a note longer than the target is still split at its headings',
+      text: longer,
+      options: {},
+      expected: [
+        { heading: 'Alpha', lines: [1, 5] },
+        { heading: 'Beta', lines: [7, 9] },
+        { heading: 'Gamma', lines: [11, 13] },
+      ],
+    },
+    {
+      name: 'shortNoteChars follows targetChars by default',
+      text: twoSections,
+      options: { targetChars: 600 },
+      expected: [
+        { heading: 'Alpha', lines: [1, 5] },
+        { heading: 'Beta', lines: [7, 9] },
+      ],
+    },
+    {
+      name: 'shortNoteChars: 0 turns the rule off',
+      text: twoSections,
+      options: { shortNoteChars: 0 },
+      expected: [
+        { heading: 'Alpha', lines: [1, 5] },
+        { heading: 'Beta', lines: [7, 9] },
+      ],
+    },
+  ])('$name', ({ text, options, expected }) => {
+    const source = note(text);
+    const chunks = chunkMarkdown(source, options);
+    expect(chunks.map((chunk) => ({ heading: chunk.heading, lines: chunk.lines }))).toEqual(expected);
+    expectValidChunks(source, chunks, options);
+  });
+
+  it('the one chunk of a short note is its whole body, embedded under the title alone', () => {
+    const [chunk, ...rest] = chunkMarkdown(note(twoSections));
+    expect(rest).toEqual([]);
+    expect(chunk?.text).toBe(twoSections.trimEnd());
+    expect(chunk?.embedText).toBe(`Note\n\n${twoSections.trimEnd()}`);
   });
 });
 
@@ -377,8 +447,8 @@ describe('chunkMarkdown: unicode', () => {
   it('keeps emoji and CJK intact and exact', () => {
     const source = fixture('nested/unicode.md');
     expect(source.title).toBe('旅行メモ 🧳');
-    const chunks = chunkMarkdown(source, { minChars: 0 });
-    expectValidChunks(source, chunks, { minChars: 0 });
+    const chunks = chunkMarkdown(source, { minChars: 0, shortNoteChars: 0 });
+    expectValidChunks(source, chunks, { minChars: 0, shortNoteChars: 0 });
     expect(chunks.map((chunk) => chunk.heading)).toEqual(['東京 🗼', 'Emoji']);
     expect(chunks[1]?.text).toContain('👩‍👩‍👧‍👦 family sequence');
     expect(chunks[0]?.embedText).toBe(`旅行メモ 🧳\n東京 🗼\n\n${chunks[0]?.text ?? ''}`);
@@ -388,16 +458,16 @@ describe('chunkMarkdown: unicode', () => {
 describe('chunkMarkdown: ids and embedText', () => {
   it('gives stable ids that depend on path and text, distinct for repeated text', () => {
     const text = '## Same\n\nrepeated body\n\n## Same\n\nrepeated body\n';
-    const first = chunkMarkdown(note(text), { minChars: 0 });
-    const again = chunkMarkdown(note(text), { minChars: 0 });
-    const elsewhere = chunkMarkdown(note(text, 'Note', 'other.md'), { minChars: 0 });
+    const first = chunkMarkdown(note(text), { minChars: 0, shortNoteChars: 0 });
+    const again = chunkMarkdown(note(text), { minChars: 0, shortNoteChars: 0 });
+    const elsewhere = chunkMarkdown(note(text, 'Note', 'other.md'), { minChars: 0, shortNoteChars: 0 });
     expect(first).toHaveLength(2);
     expect(first[0]?.text).toBe(first[1]?.text);
     expect(first[0]?.id).not.toBe(first[1]?.id);
     expect(again.map((chunk) => chunk.id)).toEqual(first.map((chunk) => chunk.id));
     expect(elsewhere[0]?.id).not.toBe(first[0]?.id);
     // Adding a copy later does not change the id of the original.
-    const single = chunkMarkdown(note('## Same\n\nrepeated body\n'), { minChars: 0 });
+    const single = chunkMarkdown(note('## Same\n\nrepeated body\n'), { minChars: 0, shortNoteChars: 0 });
     expect(single[0]?.id).toBe(first[0]?.id);
   });
 
@@ -466,7 +536,7 @@ describe('chunkMarkdown: property over real notes', () => {
   it('reads the guide fixture as the loader gives it', () => {
     const guide = fixture('guide.md');
     expect(guide.title).toBe('Field Guide');
-    const chunks = chunkMarkdown(guide, { minChars: 0 });
+    const chunks = chunkMarkdown(guide, { minChars: 0, shortNoteChars: 0 });
     expectFencesWhole(guide.text, chunks);
     expect(chunks[0]?.lines[0]).toBe(6); // after the 4 front-matter lines and a blank
     const headings = chunks.map((chunk) => chunk.heading);

@@ -13,6 +13,7 @@
  * chunker takes any `{ path, title, text }`, which every `Note` is.
  *
  * Here:
+ * 0. A note whose body is at most `shortNoteChars` (default `targetChars`) is one chunk.
  * 1. A chunk that continues a paragraph or list item starts with the previous chunk's last line
  *    (a one-line overlap), and its heading gets the list items it sits inside as extra path parts.
  * 2. What is embedded is the note title, the heading path and, for a chunk that starts after its
@@ -55,9 +56,10 @@ export interface Chunk {
 /**
  * Bump whenever chunk boundaries, headings, ids, `embedText` or what the index keeps per chunk
  * would change for the same note (also for `chunk-note.ts`; 3: chunks carry their note's tags,
- * issue 15; 4: vault syntax as shown words, aliases, PDF pages, issue 16).
+ * issue 15; 4: vault syntax as shown words, aliases, PDF pages, issue 16; 5: a note whose body fits
+ * `shortNoteChars` (default `targetChars`) is one chunk, issue 11).
  */
-export const CHUNKER_VERSION = 4;
+export const CHUNKER_VERSION = 5;
 
 /** The longest section opening line carried into the section's later chunks (a label, not a paragraph). */
 const LEAD_MAX_CHARS = 120;
@@ -103,7 +105,12 @@ export function chunkMarkdown(note: MarkdownNote, options: ChunkOptions = {}): C
     for (let index = section.start; index <= section.end; index += 1) sectionAt[index] = section;
   }
 
-  const groups = groupSections(sections, lengthOf, settings.minChars);
+  // A short note is one chunk, even across headings that would otherwise start groups.
+  const body = trim({ start: from, end: lines.length - 1 });
+  const groups =
+    body !== undefined && lengthOf(body.start, body.end) <= settings.shortNoteChars
+      ? [body]
+      : groupSections(sections, lengthOf, settings.minChars);
   const priority = boundaryPriorities(lines, infos, from, sections);
 
   // `first`: where the chunk's own content starts (after a repeated overlap line).

@@ -9,9 +9,15 @@ export interface ChunkOptions {
   minChars?: number;
   /** The overlap line (or sentence) is only repeated when it is at most this long. */
   overlapMaxChars?: number;
+  /**
+   * A note whose body (front matter left out) is at most this long is one chunk, whatever its
+   * headings (issue 11: splitting a short note only parts a question's words from its answer).
+   * Defaults to `targetChars`; 0 turns it off.
+   */
+  shortNoteChars?: number;
 }
 
-const CHUNK_DEFAULTS: Required<ChunkOptions> = {
+const CHUNK_DEFAULTS: Required<Omit<ChunkOptions, 'shortNoteChars'>> = {
   targetChars: 900,
   maxChars: 1200,
   minChars: 300,
@@ -20,7 +26,8 @@ const CHUNK_DEFAULTS: Required<ChunkOptions> = {
 
 /** The options with the defaults filled in; an option given as `undefined` keeps its default. */
 export function chunkSettings(options: ChunkOptions): Required<ChunkOptions> {
-  return { ...CHUNK_DEFAULTS, ...definedOnly(options) };
+  const settings = { ...CHUNK_DEFAULTS, ...definedOnly(options) };
+  return { ...settings, shortNoteChars: settings.shortNoteChars ?? settings.targetChars };
 }
 
 function definedOnly(options: ChunkOptions): ChunkOptions {
