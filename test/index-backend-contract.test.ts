@@ -151,12 +151,27 @@ describe.each(['files', 'postgres'] as const)('the %s backend', (kind) => {
   });
 });
 
+const VAULT_NOTE = [
+  '---',
+  'aliases: [Move Plan]',
+  '---',
+  '# Migration Plan',
+  '',
+  '## [[dockercon-2023|DockerCon]] follow-up',
+  '',
+  'The migration owner is [[People/Ada Quill|Ada]], with help from Bo.',
+  '',
+  '> [!warning]+ Budget freeze',
+  '> No new spending on the migration until the audit closes.',
+].join('\n');
+
 describe('both backends rank alike', () => {
   const questions = [
     'What is the default depends_on condition in compose?',
     'How do I build images in CI with a cache?',
     'zebrafish aquarium pager',
     'What does docker init generate?',
+    'Who owns the migration and what does the budget freeze callout say?',
   ];
   let indexes: Record<'files' | 'postgres', SearchableIndex>;
   const embedder = createLocalEmbedder({ dimensions: 384 });
@@ -165,6 +180,8 @@ describe('both backends rank alike', () => {
     const notesDir = await temp.make('asknotes-contract-same-');
     await copySampleNotes(notesDir);
     await writeNote(notesDir, SECOND_NOTE.path, SECOND_NOTE.text);
+    // Vault syntax: both backends chunk it alike (wikilinks as shown words, aliases beside the title).
+    await writeNote(notesDir, 'vault/Migration Plan.md', VAULT_NOTE);
     const files = await track(await makers.files()).update({ notesDir, embedder });
     const postgres = await track(await makers.postgres()).update({ notesDir, embedder });
     indexes = { files: files.index, postgres: postgres.index };

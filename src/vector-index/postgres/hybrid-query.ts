@@ -44,6 +44,8 @@ export interface HybridChunkRow {
   rankings: string[];
   /** Cosine similarity (vector) or BM25F score (keyword). */
   scores: number[];
+  /** For a PDF: the 1-based page (kept in `metadata`). */
+  page: number | null;
 }
 
 /** One query term's frequency summed over one note's chunks (`kind` 'note'). */
@@ -108,7 +110,7 @@ export function hybridQuery(
         WHERE c.terms @@ ${tsquery}::tsquery AND u.lexeme = ANY(${terms}::text[])
         GROUP BY c.note, u.lexeme)`);
       noteParts.push(`SELECT 'note' AS kind, NULL, note, NULL, NULL, NULL::int, NULL::int, NULL, NULL, NULL::text[],
-        ARRAY[${position}], NULL::text[], ARRAY[frequency], lexeme FROM n${position}`);
+        ARRAY[${position}], NULL::text[], ARRAY[frequency], lexeme, NULL::int FROM n${position}`);
     }
   });
   if (parts.length === 0) return undefined;
@@ -117,7 +119,7 @@ export function hybridQuery(
                      array_agg(score ORDER BY query, ranking) AS scores
               FROM (${parts.join('\nUNION ALL ')}) ranked GROUP BY id)
     SELECT 'chunk' AS kind, c.id, c.note, c.title, c.heading, c.line_start, c.line_end, c.text, c.embed_hash, c.tags,
-           f.queries, f.rankings, f.scores, NULL AS lexeme
+           f.queries, f.rankings, f.scores, NULL AS lexeme, (c.metadata->>'page')::int AS page
     FROM found f JOIN ${tables.chunks} c USING (id)
     ${noteParts.map((part) => `UNION ALL ${part}`).join('\n')}`;
   return { text, values };

@@ -95,7 +95,9 @@ export async function openPostgresIndex(pool: Pool, embedder: Embedder): Promise
     noteTotals.map((note) => ({ path: note.note, chunks: note.chunks, length: Number(note.length), title: `${note.title}\n${pathName(note.note)}` })),
     BM25_DEFAULTS.k1,
   );
-  const summaries = notes.map((note) => ({ path: note.path, title: note.title, tags: note.tags, chunks: note.chunk_ids.length }));
+  // Listed by their chunks' title (with aliases), as the files backend lists them.
+  const chunkTitles = new Map(noteTotals.map((note) => [note.note, note.title]));
+  const summaries = notes.map((note) => ({ path: note.path, title: chunkTitles.get(note.path) ?? note.title, tags: note.tags, chunks: note.chunk_ids.length }));
   return {
     manifest,
     keyword,
@@ -136,6 +138,7 @@ function chunkOf(row: HybridChunkRow): IndexedChunk {
     text: row.text,
     embedHash: row.embed_hash,
     tags: row.tags,
+    ...(row.page === null || row.page === undefined ? {} : { page: row.page }),
   };
 }
 

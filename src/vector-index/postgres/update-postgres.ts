@@ -7,7 +7,8 @@
  *   that repoints `asknotes_indexes`; readers keep the old generation until then.
  */
 import type { Pool } from 'pg';
-import { CHUNKER_VERSION, chunkMarkdown } from '../../notes/chunk-markdown.ts';
+import { CHUNKER_VERSION } from '../../notes/chunk-markdown.ts';
+import { chunkNote as chunkNoteText } from '../../notes/chunk-note.ts';
 import type { Note } from '../../notes/load-notes.ts';
 import { embedMissing } from '../embed-missing.ts';
 import type { BuildSummary, UpdateOptions } from '../index-backend.ts';
@@ -22,8 +23,9 @@ import type { WriterLock } from './writer-lock.ts';
 /** Chunks per insert transaction of a rebuild: short transactions, so readers are never held up long. */
 const REBUILD_BATCH_CHUNKS = 500;
 
+/** A note's chunks exactly as the files backend makes them (vault syntax, aliases, PDF pages: `chunk-note.ts`). */
 function chunkNote(note: Note, embedTexts: Map<string, string>): NoteRecord {
-  const chunks = chunkMarkdown(note).map((chunk) => {
+  const chunks = chunkNoteText(note).map((chunk) => {
     const indexed = toIndexedChunk(chunk, note);
     embedTexts.set(indexed.embedHash, chunk.embedText);
     return indexed;

@@ -89,7 +89,9 @@ export async function insertNotes(
       columns.embedHash.push(chunk.embedHash);
       columns.tags.push(JSON.stringify(chunk.tags));
       // The chunk's fields as LangChain Document metadata, for tools that read the table directly.
-      columns.metadata.push(JSON.stringify({ id: chunk.id, note: chunk.note, title: chunk.title, heading: chunk.heading, lines: chunk.lines, tags: chunk.tags }));
+      columns.metadata.push(
+        JSON.stringify({ id: chunk.id, note: chunk.note, title: chunk.title, heading: chunk.heading, lines: chunk.lines, tags: chunk.tags, ...(chunk.page === undefined ? {} : { page: chunk.page }) }),
+      );
       columns.embedding.push(vectorLiteral(vector));
       columns.terms.push(tsvectorLiteral(counts));
       columns.termCount.push(length);
