@@ -35,6 +35,7 @@ describe('bench arguments', () => {
     [['--chunks', '50_000,2000'], { sizes: [2_000, 50_000] }],
     [['--chunks=500'], { sizes: [500] }],
     [['--only', 'serving,index'], { parts: ['index', 'serving'] }],
+    [['--only', 'warmup'], { parts: ['warmup'] }],
     [['--full'], { full: true }],
     [['--quick'], { full: false }],
     [['--out', 'x.json', '--keep', '--seed', '7'], { out: 'x.json', keep: true, seed: 7 }],
@@ -108,6 +109,20 @@ describe('npm run bench, tiny', () => {
     }
     // The workspace is removed unless --keep.
     expect(await readdir(workDir).catch(() => [])).toEqual([]);
+  });
+
+  it('warmup: a server with a model load delay, the first answer after the warm-up, warm and cold answers', { timeout: 180_000 }, async () => {
+    const workDir = await mkdtemp(join(tmpdir(), 'asknotes-bench-warmup-'));
+    made.push(workDir);
+    const results: BenchResults = await runBench({ ...parseBenchArgs(['--only', 'warmup', '--chunks', '60']), workDir, warmUpLoadMs: 300 });
+    expect(results.warmup).toMatchObject({ loadDelayMs: 300 });
+    expect(results.warmup?.chunks).toBeGreaterThan(0);
+    const notFinite = numbersIn(results.warmup).filter(([, value]) => !Number.isFinite(value));
+    expect(notFinite).toEqual([]);
+    // An answer after the models were unloaded waits for a load: never faster than the load itself.
+    expect(results.warmup?.coldAnswerMs).toBeGreaterThanOrEqual(300);
+    expect(results.targets.map((check) => check.name)).toContain('first answer after the warm-up, over a warm answer');
+    expect(formatTable(results)).toMatch(/first answer after the warm-up/);
   });
 
   it('formats: indexes a generated PDF and the corpora it is given, and skips missing ones', { timeout: 180_000 }, async () => {

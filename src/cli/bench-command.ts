@@ -9,6 +9,7 @@
  *   npm run bench -- --only formats                 index time of a 200-page PDF and the Foam and tldr corpora
  *   npm run bench -- --only postgres                the Postgres backend beside the files backend at each size
  *                                                   (DATABASE_URL's server, else PGlite on 127.0.0.1)
+ *   npm run bench -- --only warmup                  warm models: first answer after start vs warm vs cold (model load 2.5 s)
  *   npm run bench -- --full                         more samples per figure (slower, steadier)
  *   npm run bench -- --queries 50                   questions per retrieval figure (default 200 quick, 1,000 full)
  *   npm run bench -- --out results.json --keep      where to write; keep the generated corpora
@@ -26,16 +27,18 @@ import { runRetrievalBench, type RetrievalFigures } from './bench/retrieval-benc
 import { runServingBench, type ServingFigures, type StartupFigures } from './bench/serving-bench.ts';
 import { formatTable } from './bench/table.ts';
 import { checkTargets, type TargetCheck } from './bench/targets.ts';
+import { runWarmUpBench, type WarmUpFigures } from './bench/warmup-bench.ts';
 import { createWorkspace } from './bench/workspace.ts';
 import { isEntryPoint } from './is-entry-point.ts';
 
-export const BENCH_PARTS = ['index', 'retrieval', 'notes', 'serving', 'startup', 'formats', 'postgres'] as const;
+export const BENCH_PARTS = ['index', 'retrieval', 'notes', 'serving', 'startup', 'formats', 'postgres', 'warmup'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 /**
- * `formats` indexes whole real corpora and `postgres` builds every size once more in a database
- * (minutes each): only when asked for with `--only`.
+ * Only when asked for with `--only`: `formats` indexes whole real corpora and `postgres` builds every
+ * size once more in a database (minutes each); `warmup` waits out deliberate model loads on a server
+ * of its own.
  */
-const DEFAULT_PARTS: BenchPart[] = BENCH_PARTS.filter((part) => part !== 'formats' && part !== 'postgres');
+const DEFAULT_PARTS: BenchPart[] = BENCH_PARTS.filter((part) => part !== 'formats' && part !== 'postgres' && part !== 'warmup');
 
 export interface BenchOptions {
   sizes: number[];
@@ -57,6 +60,8 @@ export interface BenchOptions {
   corpora?: Record<string, string>;
   /** `postgres`: the server to measure (the bench's DATABASE_URL); without it, PGlite on 127.0.0.1. */
   databaseUrl?: string | undefined;
+  /** `warmup`: the stand-in's load delay per model (default 2,500 ms, a 3B model from disk). */
+  warmUpLoadMs?: number;
 }
 
 export interface MachineInfo {
@@ -83,6 +88,7 @@ export interface BenchResults {
   formats?: FormatFigures;
   /** One per corpus size, smallest first. */
   postgres?: PostgresFigures[];
+  warmup?: WarmUpFigures;
   targets: TargetCheck[];
 }
 
@@ -91,6 +97,9 @@ const EDIT_SHARE = 0.01;
 const OLLAMA_LATENCY_MS = 50;
 const OLLAMA_CHUNKS = 2_000;
 const TOKEN_DELAY_MS = 20;
+const WARM_UP_LOAD_MS = 2_500;
+/** The warm-up part's corpus: its server builds an Ollama-embedded index at start. */
+const WARM_UP_CHUNKS = 2_000;
 
 const USAGE = `Usage: npm run bench -- [--chunks 2000,50000] [--only ${BENCH_PARTS.join(',')}] [--notes DIR] [--quick | --full] [--queries N] [--seed N] [--out bench-results.json] [--keep]`;
 
@@ -247,6 +256,15 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       for (const size of options.sizes) {
         results.postgres.push(await runPostgresBench({ workspace, size, queries, databaseUrl: options.databaseUrl, log }));
       }
+    }
+    if (has('warmup')) {
+      results.warmup = await runWarmUpBench({
+        workspace,
+        size: Math.min(smallest, WARM_UP_CHUNKS),
+        loadDelayMs: options.warmUpLoadMs ?? WARM_UP_LOAD_MS,
+        tokenDelayMs: TOKEN_DELAY_MS,
+        log,
+      });
     }
   } finally {
     if (options.keep) log(`corpora and indexes kept in ${workspace.root}`);

@@ -11,7 +11,7 @@ const ms = (summary: LatencySummary): string => `p50 ${number(summary.p50, 2)} m
 
 export function resultRows(results: BenchResults): Row[] {
   const rows: Row[] = [];
-  const { index, retrieval, notes, startup, serving } = results;
+  const { index, retrieval, notes, startup, serving, warmup } = results;
   for (const build of index?.local ?? []) {
     rows.push([
       `local full build, ${number(build.chunks)} chunks`,
@@ -77,6 +77,12 @@ export function resultRows(results: BenchResults): Row[] {
       `hybrid retrieval (top ${figures.topK}), ${number(figures.chunks)} chunks: postgres (${engine})`,
       `${ms(figures.postgres.hybridMs)}; CPU ${ms(figures.postgres.cpuMs)}${figures.database === 'server' ? ' (this process only)' : ''}; ${number(figures.agreementAtK * 100, 1)}% of the files backend's sources`,
     ]);
+  }
+  if (warmup !== undefined) {
+    const label = `${number(warmup.loadDelayMs)} ms load per model, ${number(warmup.chunks)}-chunk Ollama index`;
+    rows.push([`warm-up after start, ${label}`, `${number(warmup.warmUpSeconds, 2)} s to ready and warm`]);
+    rows.push([`  first answer after the warm-up`, `${number(warmup.firstAnswerMs, 1)} ms (warm median ${number(warmup.warmAnswerMs, 1)} ms: +${number(warmup.firstOverWarmMs, 1)} ms)`]);
+    rows.push([`  answer after Ollama unloaded both models`, `${number(warmup.coldAnswerMs, 1)} ms`]);
   }
   return rows;
 }
