@@ -13,6 +13,7 @@ import { fuseFindings, noteScoresOf, type QueryFindings } from '../fuse-scores.t
 import { pathName, type IndexedChunk } from '../indexed-chunk.ts';
 import { NoteKeywordScores } from '../note-keyword-scores.ts';
 import { searchError } from './database-errors.ts';
+import { inTransaction } from './transaction.ts';
 import { hybridQuery, type HybridChunkRow, type HybridRow } from './hybrid-query.ts';
 import { tableSet, type TableSet } from './schema.ts';
 import { TermDictionary } from './term-dictionary.ts';
@@ -51,33 +52,26 @@ export async function readState(pool: Pool | { query: Pool['query'] }, embedderI
 
 /** The live version of this embedder's index, or undefined when none was built yet. */
 export async function openPostgresIndex(pool: Pool, embedder: Embedder): Promise<PostgresIndex | undefined> {
-  const client = await pool.connect();
-  let state: IndexStateRow | undefined;
-  let notes: { path: string; hash: string; title: string; tags: string[]; chunk_ids: string[] }[];
-  let terms: { term: string; df: number }[];
-  let noteTotals: { note: string; title: string; chunks: number; length: number }[];
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    state = await readState(client, embedder.id);
-    if (state === undefined) {
-      await client.query('COMMIT');
-      return undefined;
-    }
+  // One consistent snapshot of the version's state, notes, term statistics and per-note totals.
+  const snapshot = await inTransaction(pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
+    const state = await readState(client, embedder.id);
+    if (state === undefined) return undefined;
     const tables = tableSet(embedder.id, state.generation);
-    notes = (await client.query(`SELECT path, hash, title, tags, chunk_ids FROM ${tables.notes} ORDER BY path`)).rows;
-    terms = (await client.query(`SELECT term, df FROM ${tables.terms} WHERE df > 0`)).rows;
-    noteTotals = (
+    const notes = (
+      await client.query<{ path: string; hash: string; title: string; tags: string[]; chunk_ids: string[] }>(
+        `SELECT path, hash, title, tags, chunk_ids FROM ${tables.notes} ORDER BY path`,
+      )
+    ).rows;
+    const terms = (await client.query<{ term: string; df: number }>(`SELECT term, df FROM ${tables.terms} WHERE df > 0`)).rows;
+    const noteTotals = (
       await client.query<{ note: string; title: string; chunks: number; length: number }>(
         `SELECT note, min(title) AS title, count(*)::int AS chunks, sum(term_count)::float8 AS length FROM ${tables.chunks} GROUP BY note`,
       )
     ).rows;
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+    return { state, notes, terms, noteTotals };
+  });
+  if (snapshot === undefined) return undefined;
+  const { state, notes, terms, noteTotals } = snapshot;
   const manifest: IndexManifest = {
     embedder: embedder.id,
     dimensions: state.dimensions,

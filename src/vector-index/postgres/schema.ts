@@ -17,6 +17,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { sha256 } from '../indexed-chunk.ts';
+import { inTransaction } from './transaction.ts';
 
 /** Each entry migrates the schema from version i to i + 1; append, never edit. */
 const MIGRATIONS: readonly string[] = [
@@ -47,9 +48,7 @@ const MIGRATION_LOCK = 0x61736b6e;
 
 /** Creates or upgrades the schema; refuses a database migrated by a newer asknotes. */
 export async function migrate(pool: Pool): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, 'BEGIN', async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await client.query('CREATE TABLE IF NOT EXISTS asknotes_schema (version integer NOT NULL)');
     const { rows } = await client.query<{ version: number }>('SELECT version FROM asknotes_schema');
@@ -60,13 +59,7 @@ export async function migrate(pool: Pool): Promise<void> {
     for (let version = applied; version < SCHEMA_VERSION; version++) await client.query(MIGRATIONS[version]!);
     if (rows.length === 0) await client.query('INSERT INTO asknotes_schema (version) VALUES ($1)', [SCHEMA_VERSION]);
     else await client.query('UPDATE asknotes_schema SET version = $1', [SCHEMA_VERSION]);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export interface TableSet {

@@ -5,6 +5,7 @@
  * indexer still holds the writer lease.
  */
 import type { Pool, PoolClient } from 'pg';
+import { inTransaction } from './transaction.ts';
 import { keywordDocument, type IndexedChunk } from '../indexed-chunk.ts';
 import type { TableSet } from './schema.ts';
 import { parseVector, termCounts, tsvectorLiteral, vectorLiteral } from './text-search-literals.ts';
@@ -20,19 +21,10 @@ export interface NoteRecord {
 
 /** Runs `work` in a transaction that holds the writer lease. */
 export async function writeTransaction<T>(pool: Pool, lock: WriterLock, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, 'BEGIN', async (client) => {
     await lock.assertHolder(client);
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+    return work(client);
+  });
 }
 
 /** Inserts notes and their chunks (vectors from `vectors`, by embed hash); returns the chunks' total term count. */
