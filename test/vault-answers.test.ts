@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAnswerEngine } from '../src/answer/answer-engine.ts';
 import type { AnswerEvent, DoneEvent, SourcesEvent } from '../src/answer/answer-types.ts';
 import { createLocalEmbedder } from '../src/embeddings/local-embedder.ts';
-import { keywordText, updateIndex, type LoadedIndex } from '../src/vector-index/index-store.ts';
+import { keywordDocument, updateIndex, type LoadedIndex } from '../src/vector-index/index-store.ts';
 import { collectEvents, engineDeps, EXTRACTIVE_MODE, ollamaMode } from './support/answer-fixtures.ts';
 import { startFakeOllama, type FakeChatMessage, type FakeOllama } from './support/fake-ollama.ts';
 import { makePdf } from './support/make-pdf.ts';
@@ -84,9 +84,9 @@ const doneOf = (events: AnswerEvent[]) => events.find((event): event is DoneEven
 describe('vault notes in the index', () => {
   it('indexes shown words for keywords, and aliases as title words', () => {
     const planning = index.chunks.find((chunk) => chunk.note === 'Meetings/Planning.md')!;
-    expect(keywordText(planning)).toContain('The migration owner is Ada, with help from Bo Chen.');
-    expect(keywordText(planning)).toContain('> Budget freeze');
-    expect(keywordText(planning)).not.toMatch(/\[\[|\[!warning\]/);
+    expect(keywordDocument(planning).text).toContain('The migration owner is Ada, with help from Bo Chen.');
+    expect(keywordDocument(planning).text).toContain('> Budget freeze');
+    expect(keywordDocument(planning).text).not.toMatch(/\[\[|\[!warning\]/);
     // The chunk itself keeps the note's own lines.
     expect(planning.text).toContain('[[People/Ada Quill|Ada]]');
     expect(planning.lines).toEqual([1, 8]);

@@ -6,4 +6,4 @@ export { DEFAULT_HNSW, type HnswParameters, type LoadedIndex } from './files/loa
 export { openIndex } from './files/read-generation.ts';
 export { updateIndex, type BuildOptions } from './files/update-generation.ts';
 export type { BuildProgress, BuildSummary } from './index-backend.ts';
-export { embedderFolder, keywordDocument, keywordText, sha256, type IndexedChunk } from './indexed-chunk.ts';
+export { embedderFolder, keywordDocument, sha256, type IndexedChunk } from './indexed-chunk.ts';

@@ -40,11 +40,6 @@ export function toIndexedChunk(chunk: NoteChunk, note: Pick<Note, 'title' | 'tag
   };
 }
 
-/** The text the keyword index sees, as one string: the same fields the embedder sees, vault syntax as shown words. */
-export function keywordText(chunk: IndexedChunk): string {
-  return `${chunk.title}\n${chunk.heading}\n${displayText(chunk.text)}`;
-}
-
 /**
  * What the keyword index sees of a chunk, by field: its text (vault syntax as shown words), and as
  * boosted fields the names of its note (title with aliases, and file name) and its heading path.
