@@ -12,6 +12,7 @@ import { createLocalEmbedder } from '../src/embeddings/local-embedder.ts';
 import { createPostgresBackend } from '../src/vector-index/postgres/postgres-backend.ts';
 import { tableSet } from '../src/vector-index/postgres/schema.ts';
 import type { IndexBackend } from '../src/vector-index/index-backend.ts';
+import type { Embedder } from '../src/embeddings/embedder.ts';
 import { postOnce, requestOnce, startComposedServer, until } from './support/hardening-app.ts';
 import { REPO_ROOT, createTempDirs, writeNote } from './support/index-fixtures.ts';
 import { spawnLineChild } from './support/line-child.ts';
@@ -184,6 +185,47 @@ describe('a database that is down', { timeout: 120_000 }, () => {
   it('a bad DATABASE_URL stops start-up with a message naming it', async () => {
     await expect(startComposedServer({ env: { INDEX_BACKEND: 'postgres', DATABASE_URL: 'mysql://nope' } })).rejects.toThrow(/DATABASE_URL/);
     await expect(startComposedServer({ env: { INDEX_BACKEND: 'postgres' } })).rejects.toThrow(/DATABASE_URL/);
+  });
+
+  it('an indexer whose database goes away mid-update fails with the reason, never an uncaught error', async () => {
+    // The writer holds its lock session checked out of the pool for the whole update: a dropped
+    // connection there emits 'error' on that client, which crashed the process before every client
+    // got a listener (vitest reports such an error and fails the run).
+    const notesDir = await temp.make('asknotes-pg-drop-');
+    await writeNotes(notesDir, 3, 'v1');
+    const local = createLocalEmbedder({ dimensions: 96 });
+    let embedding!: () => void;
+    const embedStarted = new Promise<void>((resolve) => (embedding = resolve));
+    let carryOn!: () => void;
+    const mayContinue = new Promise<void>((resolve) => (carryOn = resolve));
+    const embedder: Embedder = {
+      id: local.id,
+      fusionWeight: local.fusionWeight,
+      embedQuery: (text) => local.embedQuery(text),
+      embedDocuments: async (documents) => {
+        embedding();
+        await mayContinue;
+        return local.embedDocuments(documents);
+      },
+    };
+    const lines: string[] = [];
+    const indexer = createPostgresBackend({ databaseUrl: database.url, leaseMs: 2_000, log: (line) => lines.push(line) });
+    closers.push(() => indexer.close());
+    const update = indexer.update({ notesDir, embedder });
+    update.catch(() => undefined);
+    await embedStarted;
+    await database.stop();
+    try {
+      await until(async () => lines.some((line) => line.startsWith('database connection lost')), 10_000, 'the lost connection was not logged');
+      carryOn();
+      await expect(update).rejects.toThrow(/database|connection|terminated|ECONNRESET|not queryable/i);
+    } finally {
+      carryOn();
+      await database.restart();
+    }
+    // The next indexer finishes the job: the dead writer's claim did not outlive its session.
+    const retried = await backend({ waitForWriter: true, leaseMs: 2_000 }).update({ notesDir, embedder: local });
+    expect(retried.summary.wroteGeneration).toBe(true);
   });
 
   it('gives 503 with the reason while down, never crashes, and serves once it is back', async () => {

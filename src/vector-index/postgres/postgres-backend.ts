@@ -38,8 +38,13 @@ export function createPostgresBackend(options: PostgresBackendOptions): IndexBac
       await client.query('SET hnsw.ef_search = 100; SET hnsw.iterative_scan = strict_order').catch(() => undefined);
     },
   });
-  // An idle connection dropped by the server must not crash the process: the next query reconnects.
-  pool.on('error', (error) => options.log?.(`database connection lost: ${error.message}`));
+  // A connection the server drops must not crash the process. The pool listens only to its idle
+  // clients; a client that is checked out (a read snapshot, the writer's lock session) emits 'error'
+  // as well as failing its query, and an 'error' nobody listens to is an uncaught exception. So every
+  // client gets a listener for its whole life: the failed query reports the loss, the pool discards
+  // the broken client on release, and the next query reconnects.
+  pool.on('connect', (client) => client.on('error', (error) => options.log?.(`database connection lost: ${error.message}`)));
+  pool.on('error', () => undefined); // an idle client's loss: logged by its own listener above
   let migrated: Promise<void> | undefined;
   const explained = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
