@@ -200,7 +200,6 @@ describe('a database that is down', { timeout: 120_000 }, () => {
     const mayContinue = new Promise<void>((resolve) => (carryOn = resolve));
     const embedder: Embedder = {
       id: local.id,
-      fusionWeight: local.fusionWeight,
       embedQuery: (text) => local.embedQuery(text),
       embedDocuments: async (documents) => {
         embedding();
