@@ -30,6 +30,9 @@ describe('admission: at most MAX_CONCURRENT_ANSWERS answers in flight', () => {
   });
 
   it(`admits ${MAX} of 12 simultaneous answers and turns the rest away with 429 busy and Retry-After`, async () => {
+    // Start-up's own requests (model checks, the warm-up load) may still be in flight after
+    // /readyz: they are not answers, so the count starts once they are done.
+    await ollama.whenIdle(30_000);
     await ollama.reset();
     const responses = await Promise.all(
       Array.from({ length: 12 }, (_, index) => postOnce(server.url, '/ask', JSON.stringify({ question: QUESTION, stream: index % 2 === 0 }))),
