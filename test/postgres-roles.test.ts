@@ -3,7 +3,7 @@
  * wire): one writer at a time, an indexer SIGKILLed mid-update leaves nothing half-visible, and a
  * database that is down gives a 503 with the reason, never a crash.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -225,6 +225,31 @@ describe('a database that is down', { timeout: 120_000 }, () => {
     // The next indexer finishes the job: the dead writer's claim did not outlive its session.
     const retried = await backend({ waitForWriter: true, leaseMs: 2_000 }).update({ notesDir, embedder: local });
     expect(retried.summary.wroteGeneration).toBe(true);
+  });
+
+  it('npm run index -- --watch outlives a database that is down at its start: says why, retries, indexes once it is back', async () => {
+    const notesDir = await temp.make('asknotes-pg-watch-');
+    await writeNotes(notesDir, 2, 'v1');
+    await database.stop();
+    let stderr = '';
+    const indexer = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index-command.ts', '--watch'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, INDEX_BACKEND: 'postgres', DATABASE_URL: database.url, NOTES_DIR: notesDir, EMBEDDINGS: 'local' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    children.add(indexer);
+    indexer.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    const exited = new Promise<number | null>((resolve) => indexer.once('exit', (code) => resolve(code)));
+    try {
+      await until(async () => /retrying in 1 s/.test(stderr), 30_000, `the indexer did not say it would retry:\n${stderr}`);
+      expect(stderr).toMatch(/index failed: the database at 127\.0\.0\.1:\d+\/postgres is unreachable/);
+      expect(indexer.exitCode).toBeNull();
+    } finally {
+      await database.restart();
+    }
+    await until(async () => /indexed 2 notes/.test(stderr), 90_000, `the indexer did not index once the database was back:\n${stderr}`);
+    indexer.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 
   it('gives 503 with the reason while down, never crashes, and serves once it is back', async () => {

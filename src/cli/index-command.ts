@@ -4,7 +4,8 @@
  * `npm run index -- --watch`: the indexer of a team deployment: build, then keep watching NOTES_DIR
  * and publish each change (serving replicas, ROLE=serve, follow) until SIGTERM/SIGINT.
  * With INDEX_BACKEND=postgres only one indexer writes at a time: a second one exits with a message
- * naming the first, unless `--wait` (implied by `--watch`) makes it wait its turn.
+ * naming the first, unless `--wait` (implied by `--watch`) makes it wait its turn. A watching indexer
+ * retries what fails, the first build included when the database is unreachable (watch-indexer.ts).
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, parseConfig } from '../config.ts';
@@ -13,9 +14,9 @@ import { chooseEmbedder } from '../embeddings/create-embedder.ts';
 import { isEntryPoint } from './is-entry-point.ts';
 import { FolderProblem } from '../notes/folder-problem.ts';
 import { checkNotesFolder } from '../notes/load-notes.ts';
-import { watchNotes } from '../notes/watch-notes.ts';
 import { createIndexBackend } from '../vector-index/create-backend.ts';
-import { createLiveIndex } from '../vector-index/live-index.ts';
+import { isDatabaseUnreachable } from '../vector-index/postgres/database-errors.ts';
+import { watchAndIndex } from './watch-indexer.ts';
 import type { BuildProgress, BuildSummary } from '../vector-index/index-backend.ts';
 
 export function formatSummary(summary: BuildSummary, embedderId: string): string {
@@ -77,6 +78,7 @@ export async function runIndexCommand(argv: string[], env: NodeJS.ProcessEnv): P
   // checks its own storage (the files backend: INDEX_DIR).
   await checkNotesFolder(config.notesDir);
   const backend = createIndexBackend(config, { log, waitForWriter: values.wait || values.watch });
+  let retryFirst = false;
   try {
     const { summary } = await backend.update({
       notesDir: config.notesDir,
@@ -87,35 +89,21 @@ export async function runIndexCommand(argv: string[], env: NodeJS.ProcessEnv): P
     });
     process.stdout.write(`${formatSummary(summary, embedder.id)}\n`);
   } catch (error) {
-    await backend.close();
-    throw error;
+    // A watching indexer outlives a database that is down at its start (it is restarting, or
+    // starts after the indexer in a deployment): it says why and tries again rather than exiting
+    // into a restart loop. Anything else (and a one-off run) exits with the message.
+    if (!values.watch || !isDatabaseUnreachable(error)) {
+      await backend.close();
+      throw error;
+    }
+    log(`index failed: ${error instanceof Error ? error.message : String(error)}`);
+    retryFirst = true;
   }
   if (!values.watch) {
     await backend.close();
     return 0;
   }
-  return watchAndIndex(backend, config, embedder, log);
-}
-
-/** Re-indexes on every change of NOTES_DIR until SIGTERM or SIGINT; then exits 0. */
-async function watchAndIndex(
-  backend: ReturnType<typeof createIndexBackend>,
-  config: ReturnType<typeof parseConfig>,
-  embedder: Awaited<ReturnType<typeof chooseEmbedder>>['embedder'],
-  log: (line: string) => void,
-): Promise<number> {
-  const live = createLiveIndex({ backend, notesDir: config.notesDir, embedder, log });
-  const watcher = watchNotes(config.notesDir, { pollMs: config.watchPollMs, onChange: () => void live.update(), log });
-  log(`watching ${config.notesDir}; each change is indexed and published`);
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  log(`${signal} received: finishing the running update, then exiting`);
-  await watcher.close();
-  while (live.state().building) await new Promise((resolve) => setTimeout(resolve, 100));
-  await backend.close();
-  return 0;
+  return watchAndIndex({ backend, notesDir: config.notesDir, embedder, watchPollMs: config.watchPollMs, log, retryFirst });
 }
 
 if (isEntryPoint(import.meta.url)) {

@@ -17,6 +17,14 @@ export function isUnreachable(error: unknown): boolean {
   );
 }
 
+/** `isUnreachable` of the error or of any error in its `cause` chain (an explained error keeps the driver's as its cause). */
+export function isDatabaseUnreachable(error: unknown): boolean {
+  for (let at: unknown = error, depth = 0; at !== undefined && at !== null && depth < 5; at = (at as { cause?: unknown }).cause, depth++) {
+    if (isUnreachable(at)) return true;
+  }
+  return false;
+}
+
 /** Says which database could not be reached (never its password), keeping the driver's error as the cause. */
 export function explainDatabaseError(error: unknown, databaseUrl: string): unknown {
   if (!isUnreachable(error)) return error;
