@@ -301,7 +301,7 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
 
   async function openPage(
     deps: ServerDeps,
-    options: { colorScheme?: 'light' | 'dark'; viewport?: { width: number; height: number } } = {},
+    options: { colorScheme?: 'light' | 'dark'; viewport?: { width: number; height: number }; beforeLoad?: (page: Page) => Promise<void> } = {},
   ): Promise<{ page: Page; problems: Problems; server: PageServer; context: BrowserContext }> {
     const server = await startPageServer(deps);
     servers.push(server);
@@ -314,6 +314,7 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
     context.setDefaultTimeout(10_000);
     const page = await context.newPage();
     const problems = watch(page);
+    await options.beforeLoad?.(page);
     await page.goto(server.url);
     return { page, problems, server, context };
   }
@@ -670,6 +671,45 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
 
     // Kept for the tab: a reload does not ask again.
     await page.reload();
+    await expect.poll(() => page.locator('#status-index').textContent()).toBe('Index: 1 note, 143 chunks');
+    expect(await dialog.isVisible()).toBe(false);
+    expect(await page.evaluate(() => sessionStorage.getItem('asknotes.apiToken'))).toBe('correct horse');
+    expect(problems).toEqual({ dialogs: [], pageErrors: [], consoleErrors: [] });
+  });
+
+  it('a late 401 for a wrong token never erases the right one typed after it', async () => {
+    const { answer } = scriptedAnswer(() => ({ sources: composeSources, deltas: ['ok [1]'] }));
+    // The page's /models request made with the wrong guess is held until the right token is in,
+    // then let through: its 401 arrives after the right token was stored.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held = 0;
+    const modelsTokens: (string | undefined)[] = [];
+    const { page, problems } = await openPage(fakeDeps(answer, { apiToken: 'correct horse' }), {
+      beforeLoad: async (opened) => {
+        await opened.route('**/models', async (route) => {
+          const authorization = route.request().headers()['authorization'];
+          modelsTokens.push(authorization);
+          if (authorization === 'Bearer wrong guess') {
+            held += 1;
+            await released;
+          }
+          await route.continue();
+        });
+      },
+    });
+    const dialog = page.locator('#token-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    await page.locator('#token-input').fill('wrong guess');
+    await page.locator('#token-input').press('Enter');
+    await expect.poll(() => page.locator('#token-message').textContent()).toContain('not accepted');
+    await expect.poll(() => held).toBe(1);
+    await page.locator('#token-input').fill('correct horse');
+    await page.locator('#token-submit').click();
+    await dialog.waitFor({ state: 'hidden' });
+    release();
+    // The late 401 is answered by retrying with the token now stored, not by asking again.
+    await expect.poll(() => modelsTokens.at(-1)).toBe('Bearer correct horse');
     await expect.poll(() => page.locator('#status-index').textContent()).toBe('Index: 1 note, 143 chunks');
     expect(await dialog.isVisible()).toBe(false);
     expect(await page.evaluate(() => sessionStorage.getItem('asknotes.apiToken'))).toBe('correct horse');

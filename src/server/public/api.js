@@ -92,6 +92,10 @@ export async function apiFetch(path, init = {}) {
     const response = await fetch(path, { ...init, headers });
     if (response.status !== 401) return response;
     await response.body?.cancel();
+    // A token entered while this request was out (another call's prompt) is tried, not erased: a
+    // late 401 for a wrong guess must not throw away the right token typed after it.
+    const current = storedToken();
+    if (current !== null && current !== token) continue;
     storeToken(null);
     const message = token
       ? 'That token was not accepted. Enter the value of API_TOKEN the server was started with.'
