@@ -174,6 +174,11 @@ export interface FakeOllama {
   openRequests(): number;
   /** The most requests that were in flight at once since start (or the last reset). */
   peakOpenRequests(): number;
+  /**
+   * The most chat/generate requests (answers and warm-ups; not model checks or embeddings) in flight
+   * at once since start (or the last reset).
+   */
+  peakOpenChats(): number;
   /** Resolves once `predicate()` holds (checked after every request event); rejects after `timeoutMs`. */
   waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
   /** Resolves when no request is in flight. */
@@ -453,6 +458,8 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
   events.setMaxListeners(0);
   let refusing = false;
   let peakOpen = 0;
+  let peakChats = 0;
+  const isChat = (exchange: Exchange) => exchange.call.endpoint === 'chat' || exchange.call.endpoint === 'generate';
 
   const setModels = (models: Array<string | FakeModel>): void => {
     installed = new Map(models.map((model) => install(model)).map((model) => [model.canonical, model]));
@@ -1007,6 +1014,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     const exchange: Exchange = { call, req, res, gone: connection.signal, serverClosed: false };
     open.add(exchange);
     peakOpen = Math.max(peakOpen, open.size);
+    if (isChat(exchange)) peakChats = Math.max(peakChats, [...open].filter(isChat).length);
     res.on('close', () => {
       call.endedAt = Date.now();
       call.finished = res.writableFinished;
@@ -1120,6 +1128,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     },
     openRequests: () => open.size,
     peakOpenRequests: () => peakOpen,
+    peakOpenChats: () => peakChats,
     waitFor,
     whenIdle: (timeoutMs) => waitFor(() => open.size === 0, timeoutMs),
     async reset() {
@@ -1130,6 +1139,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       }
       calls.length = 0;
       peakOpen = open.size;
+      peakChats = [...open].filter(isChat).length;
       chatScript = options.chatScript;
       latency = { headersMs: 0, tokenMs: 0, coldLoadMs: 0, ...options.latency };
       registry = options.registry ?? Object.keys(CATALOG);
