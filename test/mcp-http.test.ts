@@ -5,10 +5,11 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ResourceListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOllama, type FakeOllama } from './support/fake-ollama.ts';
-import { startComposedServer, type ComposedServer } from './support/hardening-app.ts';
+import { startComposedServer, until, type ComposedServer } from './support/hardening-app.ts';
+import { writeNote } from './support/index-fixtures.ts';
 import { rawRequest } from './support/start-test-server.ts';
 
 export const TAGGED_NOTE = {
@@ -172,6 +173,25 @@ describe('MCP over Streamable HTTP, extractive (no Ollama)', () => {
     expect(content.text).toBe(TAGGED_NOTE['projects/garden.md']);
     await expect(client.readResource({ uri: 'notes://../../etc/passwd' })).rejects.toThrow(/no note/i);
     await expect(client.readResource({ uri: 'notes://%2e%2e/%2e%2e/etc/passwd' })).rejects.toThrow(/no note/i);
+  });
+
+  it('tells a connected client when the list of notes changes (notifications/resources/list_changed)', async () => {
+    const watcher = await connect(server.url);
+    let changes = 0;
+    watcher.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+      changes += 1;
+    });
+    try {
+      // Nothing changed yet: no notification (the first look only records the list).
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      expect(changes).toBe(0);
+      await writeNote(server.notesDir, 'projects/pond.md', '# Pond\n\nThe pond pump runs from April.\n');
+      await until(async () => changes > 0, 30_000, 'no notifications/resources/list_changed after a note was added');
+      const { resources } = await watcher.listResources();
+      expect(resources.map((resource) => resource.uri)).toContain('notes://projects/pond.md');
+    } finally {
+      await watcher.close();
+    }
   });
 
   it('answers protocol errors as JSON-RPC errors and stays up', async () => {

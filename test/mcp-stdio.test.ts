@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ResourceListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedPortUrl } from './support/fake-ollama.ts';
 import { REPO_ROOT, copySampleNotes, writeNote } from './support/index-fixtures.ts';
@@ -52,6 +52,10 @@ describe('npm run mcp (stdio)', () => {
     const protocolErrors: Error[] = [];
     transport.onerror = (error) => protocolErrors.push(error);
     const client = new Client({ name: 'asknotes-test', version: '1.0.0' });
+    let listChanges = 0;
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+      listChanges += 1;
+    });
     await client.connect(transport, { timeout: 90_000 });
     try {
       expect(client.getServerVersion()?.name).toBe('asknotes');
@@ -78,6 +82,12 @@ describe('npm run mcp (stdio)', () => {
 
       const resource = await client.readResource({ uri: 'notes://ideas/garden.md' });
       expect((resource.contents[0] as { text: string }).text).toContain('Plant tomatoes by May.');
+
+      // A note added while the client is connected: the client hears that the resource list changed.
+      const before = listChanges;
+      await writeNote(notesDir, 'ideas/pond.md', '# Pond\n\nThe pond pump runs from April.\n');
+      await until(() => listChanges > before, 60_000, 'no notifications/resources/list_changed after a note was added');
+      expect((await client.listResources()).resources.map((listed) => listed.uri)).toContain('notes://ideas/pond.md');
       expect(protocolErrors).toEqual([]);
     } finally {
       await client.close();

@@ -8,6 +8,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { ConfigError, parseConfig } from '../config.ts';
 import { composeNotesEngine } from '../library/notes-engine.ts';
 import { createMcpServer } from '../server/mcp/create-mcp-server.ts';
+import { followNoteList } from '../server/mcp/note-list-changes.ts';
 import { isEntryPoint } from './is-entry-point.ts';
 
 /** Runs until stdin closes (the client went away) or a signal; resolves with the exit code. */
@@ -33,8 +34,11 @@ export async function runMcpCommand(env: NodeJS.ProcessEnv): Promise<number> {
     process.once('SIGTERM', () => resolve());
   });
   await server.connect(transport);
+  // A note added, removed or renamed (or the first build finishing) changes the resource list: say so.
+  const noteList = followNoteList(library, () => void Promise.resolve(server.sendResourceListChanged()).catch(() => undefined));
   line(`MCP server ready on stdio (notes: ${config.notesDir})`);
   await closed;
+  noteList.close();
   await engine.stop();
   await server.close().catch(() => undefined);
   await engine.backend.close().catch(() => undefined);

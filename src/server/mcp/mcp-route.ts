@@ -2,7 +2,8 @@
  * MCP over Streamable HTTP at `/mcp` (POST for requests, GET for the server's event stream,
  * DELETE to end a session), behind the same bearer auth as every API route. Each client session
  * gets its own McpServer and transport (the SDK's stateful pattern); sessions are bounded in
- * number and closed when idle, so clients that never say goodbye cannot grow memory. Errors here,
+ * number and closed when idle, so clients that never say goodbye cannot grow memory. Each is told
+ * when the list of notes changes (`notifications/resources/list_changed`, note-list-changes.ts). Errors here,
  * before the SDK takes over, are JSON-RPC error bodies, as MCP clients expect.
  */
 import { randomUUID } from 'node:crypto';
@@ -17,6 +18,7 @@ import { jsonBody } from '../json-body.ts';
 import type { Logger } from '../logger.ts';
 import { rebindingProblem } from '../rebinding-guard.ts';
 import { createMcpServer } from './create-mcp-server.ts';
+import { followNoteList, type NoteListFollower } from './note-list-changes.ts';
 
 export const MAX_MCP_SESSIONS = 64;
 export const MCP_SESSION_IDLE_MS = 30 * 60_000;
@@ -28,6 +30,8 @@ export interface McpRouteOptions {
   corsOrigin?: string | undefined;
   maxSessions?: number;
   idleMs?: number;
+  /** How often the note list is compared for `notifications/resources/list_changed` (default NOTE_LIST_POLL_MS). */
+  noteListPollMs?: number;
 }
 
 interface Session {
@@ -54,6 +58,7 @@ export function mcpRoute(options: McpRouteOptions): { router: express.Router; cl
     const session = sessions.get(id);
     if (session === undefined) return;
     sessions.delete(id);
+    followWhileOpen();
     await session.server.close().catch(() => undefined);
   };
 
@@ -62,6 +67,21 @@ export function mcpRoute(options: McpRouteOptions): { router: express.Router; cl
     for (const [id, session] of sessions) if (session.lastUsed < cutoff) void closeSession(id);
   }, Math.min(idleMs, 60_000));
   sweep.unref();
+
+  // Every open session hears when the list of notes changes (notifications/resources/list_changed,
+  // on its GET event stream). The list is followed only while a session is open, from the first one's
+  // start, so a client is never told of a change it did not live through.
+  let noteList: NoteListFollower | undefined;
+  const announce = () => {
+    for (const session of sessions.values()) void Promise.resolve(session.server.sendResourceListChanged()).catch(() => undefined);
+  };
+  const followWhileOpen = () => {
+    if (sessions.size > 0) noteList ??= followNoteList(options.library, announce, options.noteListPollMs);
+    else {
+      noteList?.close();
+      noteList = undefined;
+    }
+  };
 
   const guard: RequestHandler = (req, res, next) => {
     const problem = rebindingProblem(req.headers, { listenHost: options.listenHost, corsOrigin: options.corsOrigin });
@@ -95,10 +115,12 @@ export function mcpRoute(options: McpRouteOptions): { router: express.Router; cl
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
         sessions.set(id, { transport, server, lastUsed: Date.now() });
+        followWhileOpen();
       },
     });
     transport.onclose = () => {
       if (transport.sessionId !== undefined) sessions.delete(transport.sessionId);
+      followWhileOpen();
     };
     transport.onerror = (error) => options.log.debug('mcp transport error', { error: error.message });
     await server.connect(transport);
@@ -152,6 +174,7 @@ export function mcpRoute(options: McpRouteOptions): { router: express.Router; cl
     },
     async close() {
       clearInterval(sweep);
+      noteList?.close();
       await Promise.all([...sessions.keys()].map(closeSession));
     },
   };
