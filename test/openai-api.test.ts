@@ -178,6 +178,17 @@ describe('/v1 with API_TOKEN and the stand-in Ollama', () => {
     expect(JSON.parse(missing.body)).toMatchObject({ error: { code: 'unauthorized', type: 'authentication_error', param: null } });
   });
 
+  it('lists asknotes and each installed chat model (not the embedding model); retrieves each, 404 model_not_found for others', async () => {
+    const client = openai(server, 'v1-secret');
+    const models = await client.models.list();
+    // In the model server's order (newest first), as GET /models lists them.
+    expect(models.data.map((model) => model.id)).toEqual(['asknotes', 'qwen2.5:7b', 'llama3.2:latest']);
+    for (const model of models.data) expect((await client.models.retrieve(model.id)).id).toBe(model.id);
+    const missing = await client.models.retrieve('gpt-4o').then(() => undefined, (caught: unknown) => caught);
+    expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((missing as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('model_not_found');
+  });
+
   it('streams the model\'s tokens, then the sources; earlier messages are the history; thinking stays out', async () => {
     ollama.setChatScript(() => ({ thinking: ['Let me think about depends_on. '], content: 'By default it waits for service_started [1].' }));
     const client = openai(server, 'v1-secret');

@@ -73,6 +73,7 @@ export function createApp(deps: ServerDeps): express.Express {
       listenHost: deps.listenHost,
       corsOrigin: deps.corsOrigin,
       sseHeartbeatMs: deps.sseHeartbeatMs,
+      listModels: (signal) => deps.listModels(signal),
     }),
   );
 

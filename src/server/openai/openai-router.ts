@@ -14,7 +14,8 @@ import type { Logger } from '../logger.ts';
 import { rebindingGuard } from '../rebinding-guard.ts';
 import type { Readiness } from '../server-deps.ts';
 import { chatCompletionsRoute } from './chat-completions.ts';
-import { OPENAI_MODEL_ID } from './chat-request.ts';
+import { OPENAI_MODEL_ID, unknownModel } from './chat-request.ts';
+import type { ModelsReport } from '../../answer/chat-models.ts';
 import { MAX_OPENAI_BODY_BYTES, openAiErrorHandler } from './openai-errors.ts';
 
 export interface OpenAiRouterDeps {
@@ -28,6 +29,17 @@ export interface OpenAiRouterDeps {
   sseHeartbeatMs?: number | undefined;
   /** Time the server started: the `created` of the model. */
   startedAt?: Date;
+  /** The installed chat models (as `GET /models`): each is also a model here, answering from the notes. */
+  listModels?: ((signal: AbortSignal) => Promise<ModelsReport>) | undefined;
+}
+
+/** A signal that aborts when the client goes away before the response is sent. */
+function abortOnClose(_req: express.Request, res: express.Response): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
 }
 
 export function openAiRouter(deps: OpenAiRouterDeps): express.Router {
@@ -36,13 +48,24 @@ export function openAiRouter(deps: OpenAiRouterDeps): express.Router {
   router.use(rebindingGuard({ listenHost: deps.listenHost, corsOrigin: deps.corsOrigin }));
   if (deps.apiToken !== undefined) router.use(bearerAuth(deps.apiToken));
 
-  const model = { id: OPENAI_MODEL_ID, object: 'model', created, owned_by: 'asknotes' };
-  router.get('/models', (_req, res) => {
-    res.json({ object: 'list', data: [model] });
+  const model = (id: string) => ({ id, object: 'model', created, owned_by: 'asknotes' });
+  /**
+   * `asknotes` (the configured chat model, or extractive without one), then each installed chat
+   * model by its own name, as `/ask`'s `model` takes it: a client's model picker (Open WebUI) offers
+   * them all. A model server that cannot be reached leaves just `asknotes`.
+   */
+  const modelIds = async (signal: AbortSignal): Promise<string[]> => {
+    const installed = deps.listModels === undefined ? [] : await deps.listModels(signal).then((report) => report.models.map((entry) => entry.name), () => []);
+    return [OPENAI_MODEL_ID, ...installed.filter((name) => name !== OPENAI_MODEL_ID)];
+  };
+  router.get('/models', async (req, res) => {
+    const ids = await modelIds(abortOnClose(req, res));
+    res.json({ object: 'list', data: ids.map(model) });
   });
-  router.get('/models/:id', (req, res) => {
-    if (req.params['id'] !== OPENAI_MODEL_ID) throw new AppError('not_found', `The model "${String(req.params['id']).slice(0, 100)}" does not exist here; use "${OPENAI_MODEL_ID}".`);
-    res.json(model);
+  router.get('/models/:id', async (req, res) => {
+    const id = String(req.params['id']);
+    if (!(await modelIds(abortOnClose(req, res))).includes(id)) throw unknownModel(id);
+    res.json(model(id));
   });
   router.post('/chat/completions', ...jsonBody({ bodyRequired: true, limitBytes: MAX_OPENAI_BODY_BYTES }), chatCompletionsRoute(deps));
   router.use((req, _res, next) => {
