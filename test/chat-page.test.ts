@@ -751,6 +751,7 @@ describe.skipIf(browserSkipReason !== undefined)(suiteTitle, () => {
     if (process.env['UPDATE_SCREENSHOTS'] === '1') {
       await copyFile(shots['light'] ?? '', new URL('../docs/chat-page.png', import.meta.url));
       await copyFile(shots['dark'] ?? '', new URL('../docs/chat-page-dark.png', import.meta.url));
+      await copyFile(new URL('../test-results/chat-page-phone.png', import.meta.url), new URL('../docs/chat-page-phone.png', import.meta.url));
     }
   }, 120_000);
 });
