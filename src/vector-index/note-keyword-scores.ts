@@ -35,7 +35,15 @@ export class NoteKeywordScores {
   private readonly lengthNorms: Float64Array;
   private readonly k1: number;
 
-  constructor(notes: readonly NoteTotals[], k1: number) {
+  /** The files backend's keyword index, and the note of each of its documents (-1: none), for `search`. */
+  private readonly keyword: KeywordIndex | undefined;
+  private readonly noteOfDocument: Int32Array | undefined;
+
+  /**
+   * `postings`: the keyword index whose postings `search` reads, with the chunks it indexed (files
+   * backend). Without it only `score` works (Postgres: the sums come with the query's rows).
+   */
+  constructor(notes: readonly NoteTotals[], k1: number, postings?: { keyword: KeywordIndex; chunks: readonly { id: string; note: string }[] }) {
     this.k1 = k1;
     this.paths = notes.map((note) => note.path);
     this.paths.forEach((path, number) => this.numbers.set(path, number));
@@ -50,6 +58,14 @@ export class NoteKeywordScores {
     const total = lengths.reduce((sum, length) => sum + length, 0);
     const average = lengths.length > 0 && total > 0 ? total / lengths.length : 1;
     this.lengthNorms = Float64Array.from(lengths, (length) => 1 - NOTE_B + (NOTE_B * length) / average);
+    if (postings !== undefined) {
+      this.keyword = postings.keyword;
+      this.noteOfDocument = new Int32Array(postings.keyword.size).fill(-1);
+      for (const chunk of postings.chunks) {
+        const document = postings.keyword.numberOfId(chunk.id);
+        if (document !== undefined) this.noteOfDocument[document] = this.numbers.get(chunk.note) ?? -1;
+      }
+    }
   }
 
   /** The scorer of a files-backend generation: note totals from its chunks and keyword index. */
@@ -63,18 +79,8 @@ export class NoteKeywordScores {
       note.length += keyword.lengthOf(document);
       totals.set(chunk.note, note);
     }
-    const scorer = new NoteKeywordScores([...totals.values()], keyword.saturation);
-    scorer.keyword = keyword;
-    scorer.noteOfDocument = new Int32Array(keyword.size).fill(-1);
-    for (const chunk of chunks) {
-      const document = keyword.numberOfId(chunk.id);
-      if (document !== undefined) scorer.noteOfDocument[document] = scorer.numbers.get(chunk.note) ?? -1;
-    }
-    return scorer;
+    return new NoteKeywordScores([...totals.values()], keyword.saturation, { keyword, chunks });
   }
-
-  private keyword: KeywordIndex | undefined;
-  private noteOfDocument: Int32Array | undefined;
 
   get size(): number {
     return this.paths.length;
