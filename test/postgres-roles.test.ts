@@ -80,10 +80,18 @@ async function expectConsistent(embedderId: string): Promise<Map<string, string>
   const totals = (await sql.query(`SELECT coalesce(sum(term_count), 0)::int AS total FROM ${tables.chunks}`)).rows[0];
   expect(state.term_total).toBe(totals.total);
   const drift = await sql.query(
-    `SELECT count(*)::int AS wrong FROM (SELECT u.lexeme, count(*)::int AS n FROM ${tables.chunks} c CROSS JOIN LATERAL unnest(c.terms) AS u(lexeme, positions, weights) GROUP BY u.lexeme) x
-     FULL JOIN (SELECT term, df FROM ${tables.terms} WHERE df > 0) t ON t.term = x.lexeme WHERE t.df IS DISTINCT FROM x.n`,
+    `SELECT count(*)::int AS wrong FROM (SELECT term, count(*)::int AS n FROM ${tables.postings} GROUP BY term) x
+     FULL JOIN (SELECT term, df FROM ${tables.terms} WHERE df > 0) t USING (term) WHERE t.df IS DISTINCT FROM x.n`,
   );
   expect(drift.rows[0].wrong).toBe(0);
+  // Each chunk's postings are all there, of one version: its note, its length, frequencies adding up to it.
+  const postings = await sql.query(
+    `SELECT count(*)::int AS wrong FROM ${tables.chunks} c
+     FULL JOIN (SELECT chunk, min(note) AS note, count(DISTINCT note) AS notes, min(length) AS length, max(length) AS longest, sum(tf)::int AS tf
+                FROM ${tables.postings} GROUP BY chunk) p ON p.chunk = c.id
+     WHERE p.chunk IS NULL OR c.id IS NULL OR p.notes <> 1 OR p.note <> c.note OR p.length <> c.term_count OR p.longest <> c.term_count OR p.tf <> c.term_count`,
+  );
+  expect(postings.rows[0].wrong).toBe(0);
   return versions;
 }
 

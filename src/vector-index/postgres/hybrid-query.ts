@@ -1,13 +1,13 @@
 /**
  * The search as one SQL statement (one snapshot): for each query a vector ranking (pgvector cosine
- * distance, HNSW), a BM25F ranking (the GIN-indexed tsvector filters candidates; weighted term
- * frequencies and lengths score them exactly as the files backend's keyword index does) and the
- * per-note sums of the query terms' frequencies (for whole-note BM25). It returns raw scores; the
+ * distance, HNSW), a BM25F ranking (the query terms' postings — weighted term frequency and chunk
+ * length — score their chunks exactly as the files backend's keyword index does) and the per-note
+ * sums of the query terms' frequencies (for whole-note BM25), both from one read of the postings. It returns raw scores; the
  * caller fuses them by the rule every backend shares (`fuse-scores.ts`).
  */
 import type { RetrievalMethod } from '../index-backend.ts';
 import type { TableSet } from './schema.ts';
-import { tsqueryLiteral, vectorLiteral } from './text-search-literals.ts';
+import { vectorLiteral } from './text-search-literals.ts';
 
 export interface WeightedTerm {
   term: string;
@@ -91,24 +91,18 @@ export function hybridQuery(
     if (options.method !== 'vector' && query.terms.length > 0) {
       const terms = parameter(query.terms.map((entry) => entry.term));
       const idfs = parameter(query.terms.map((entry) => entry.idf));
-      const tsquery = parameter(tsqueryLiteral(query.terms.map((entry) => entry.term)));
-      const frequency = 'cardinality(u.positions)';
+      // The query terms' postings, read once (B-tree on term, index-only) for both uses below.
+      ctes.push(`p${position} AS MATERIALIZED (
+        SELECT p.chunk, p.note, p.term, p.tf, p.length, q.idf
+        FROM unnest(${terms}::text[], ${idfs}::float8[]) AS q(term, idf) JOIN ${tables.postings} p ON p.term = q.term)`);
       ctes.push(`k${position} AS (
-        SELECT c.id, sum(q.idf * ${frequency} * ${k1 + 1} /
-               (${frequency} + ${k1} * (1 - ${b} + ${b} * c.term_count / ${averageLength}::float8)))::float8 AS score
-        FROM ${tables.chunks} c
-             CROSS JOIN LATERAL unnest(c.terms) AS u(lexeme, positions, weights)
-             JOIN unnest(${terms}::text[], ${idfs}::float8[]) AS q(term, idf) ON q.term = u.lexeme
-        WHERE c.terms @@ ${tsquery}::tsquery ${inScope === '' ? '' : `AND c.${inScope}`}
-        GROUP BY c.id
-        ORDER BY score DESC, c.id COLLATE "C" LIMIT ${depth})`);
+        SELECT chunk AS id, sum(idf * tf * ${k1 + 1} / (tf + ${k1} * (1 - ${b} + ${b} * length / ${averageLength}::float8)))::float8 AS score
+        FROM p${position} ${inScope === '' ? '' : `WHERE ${inScope}`}
+        GROUP BY chunk
+        ORDER BY score DESC, chunk COLLATE "C" LIMIT ${depth})`);
       parts.push(`SELECT id, ${position} AS query, 'keyword' AS ranking, score FROM k${position}`);
       // Every note sharing a term (not only the scope's), as the files backend's whole-note scores.
-      ctes.push(`n${position} AS (
-        SELECT c.note, u.lexeme, sum(${frequency})::float8 AS frequency
-        FROM ${tables.chunks} c CROSS JOIN LATERAL unnest(c.terms) AS u(lexeme, positions, weights)
-        WHERE c.terms @@ ${tsquery}::tsquery AND u.lexeme = ANY(${terms}::text[])
-        GROUP BY c.note, u.lexeme)`);
+      ctes.push(`n${position} AS (SELECT note, term AS lexeme, sum(tf)::float8 AS frequency FROM p${position} GROUP BY note, term)`);
       noteParts.push(`SELECT 'note' AS kind, NULL, note, NULL, NULL, NULL::int, NULL::int, NULL, NULL, NULL::text[],
         ARRAY[${position}], NULL::text[], ARRAY[frequency], lexeme, NULL::int FROM n${position}`);
     }

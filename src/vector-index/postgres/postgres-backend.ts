@@ -9,7 +9,7 @@ import pg from 'pg';
 import type { IndexBackend } from '../index-backend.ts';
 import { explainDatabaseError } from './database-errors.ts';
 import { openPostgresIndex, readState, type PostgresIndex } from './postgres-index.ts';
-import { migrate } from './schema.ts';
+import { migrate, TABLE_LAYOUT } from './schema.ts';
 import { updatePostgres } from './update-postgres.ts';
 import { acquireWriterLock } from './writer-lock.ts';
 
@@ -88,7 +88,8 @@ export function createPostgresBackend(options: PostgresBackendOptions): IndexBac
       explained(async () => {
         await ready();
         const state = await readState(pool, embedder.id);
-        return state === undefined ? undefined : `${state.generation}:${state.version}`;
+        // A generation of an older table layout is not served: none until the indexer rebuilds it.
+        return state === undefined || state.layout !== TABLE_LAYOUT ? undefined : `${state.generation}:${state.version}`;
       }),
     close: () => pool.end(),
   };

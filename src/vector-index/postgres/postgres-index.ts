@@ -15,7 +15,7 @@ import { NoteKeywordScores } from '../note-keyword-scores.ts';
 import { searchError } from './database-errors.ts';
 import { inTransaction } from './transaction.ts';
 import { hybridQuery, type HybridChunkRow, type HybridRow } from './hybrid-query.ts';
-import { tableSet, type TableSet } from './schema.ts';
+import { TABLE_LAYOUT, tableSet, type TableSet } from './schema.ts';
 import { TermDictionary } from './term-dictionary.ts';
 
 export interface PostgresIndex extends SearchableIndex {
@@ -32,6 +32,8 @@ interface NoteScope extends IndexScope {
 
 export interface IndexStateRow {
   generation: number;
+  /** The table layout of the generation (`TABLE_LAYOUT` for one this code wrote). */
+  layout: number;
   version: string;
   dimensions: number;
   chunker_version: number;
@@ -43,19 +45,22 @@ export interface IndexStateRow {
 
 export async function readState(pool: Pool | { query: Pool['query'] }, embedderId: string): Promise<IndexStateRow | undefined> {
   const { rows } = await pool.query<IndexStateRow>(
-    `SELECT generation, version::text AS version, dimensions, chunker_version, built_at, chunk_count, term_total::text AS term_total, failures
+    `SELECT generation, layout, version::text AS version, dimensions, chunker_version, built_at, chunk_count, term_total::text AS term_total, failures
      FROM asknotes_indexes WHERE embedder = $1`,
     [embedderId],
   );
   return rows[0];
 }
 
-/** The live version of this embedder's index, or undefined when none was built yet. */
+/**
+ * The live version of this embedder's index, or undefined when none was built yet, or when the live
+ * generation has an older table layout (the indexer rebuilds it).
+ */
 export async function openPostgresIndex(pool: Pool, embedder: Embedder): Promise<PostgresIndex | undefined> {
   // One consistent snapshot of the version's state, notes, term statistics and per-note totals.
   const snapshot = await inTransaction(pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
     const state = await readState(client, embedder.id);
-    if (state === undefined) return undefined;
+    if (state === undefined || state.layout !== TABLE_LAYOUT) return undefined;
     const tables = tableSet(embedder.id, state.generation);
     const notes = (
       await client.query<{ path: string; hash: string; title: string; tags: string[]; chunk_ids: string[] }>(

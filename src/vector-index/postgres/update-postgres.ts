@@ -2,7 +2,7 @@
  * Bringing a Postgres index up to date with the notes folder, under the writer lock.
  * - Incremental: only new, changed and deleted notes are written, each in its own transaction;
  *   vectors of unchanged texts are reused from the table (by embed hash), the rest embedded.
- * - Full rebuild (asked for, first build, or a new chunker): the next generation's tables are
+ * - Full rebuild (asked for, first build, a new chunker, or a generation of an older table layout): the next generation's tables are
  *   filled beside the live ones in short transactions, indexed, then swapped in by one transaction
  *   that repoints `asknotes_indexes`; readers keep the old generation until then.
  */
@@ -16,7 +16,7 @@ import { toIndexedChunk } from '../indexed-chunk.ts';
 import { diffNotes } from '../note-diff.ts';
 import { scanNotes } from '../scan-notes.ts';
 import { readState } from './postgres-index.ts';
-import { createSearchIndexes, createTables, dropGenerations, tableSet, type TableSet } from './schema.ts';
+import { analyzeTables, createSearchIndexes, createTables, dropGenerations, TABLE_LAYOUT, tableSet, type TableSet } from './schema.ts';
 import { addTermFrequencies, insertNotes, replaceNote, storedVectors, writeTransaction, type NoteRecord } from './write-chunks.ts';
 import type { WriterLock } from './writer-lock.ts';
 
@@ -48,7 +48,12 @@ export async function updatePostgres(pool: Pool, lock: WriterLock, options: Upda
   const state = await readState(pool, embedder.id);
   const live = state === undefined ? undefined : tableSet(embedder.id, state.generation);
   const incremental =
-    !options.rebuild && state !== undefined && live !== undefined && state.chunker_version === CHUNKER_VERSION && (await tablesExist(pool, live));
+    !options.rebuild &&
+    state !== undefined &&
+    live !== undefined &&
+    state.chunker_version === CHUNKER_VERSION &&
+    state.layout === TABLE_LAYOUT &&
+    (await tablesExist(pool, live));
   const embed = async (records: NoteRecord[], embedTexts: Map<string, string>, dimensions: number) => {
     const chunks = records.flatMap((record) => record.chunks);
     const vectors = live === undefined || !(await tablesExist(pool, live)) ? new Map<string, Float32Array>() : await storedVectors(pool, live, [...new Set(chunks.map((chunk) => chunk.embedHash))]);
@@ -105,7 +110,7 @@ export async function updatePostgres(pool: Pool, lock: WriterLock, options: Upda
   let termTotal = 0;
   await writeTransaction(pool, lock, async (client) => {
     // Tables of this generation can only be left over from a rebuild that was killed.
-    await client.query(`DROP TABLE IF EXISTS ${tables.chunks}, ${tables.notes}, ${tables.terms}`);
+    await client.query(`DROP TABLE IF EXISTS ${tables.chunks}, ${tables.notes}, ${tables.postings}, ${tables.terms}`);
     await createTables(client, tables, dimensions);
   });
   let batch: NoteRecord[] = [];
@@ -129,6 +134,7 @@ export async function updatePostgres(pool: Pool, lock: WriterLock, options: Upda
     await addTermFrequencies(client, tables, undefined);
     await createSearchIndexes(client, tables);
   });
+  await analyzeTables(pool, tables);
   signal?.throwIfAborted();
   const removed =
     live === undefined || !(await tablesExist(pool, live))
@@ -143,12 +149,12 @@ export async function updatePostgres(pool: Pool, lock: WriterLock, options: Upda
   // The swap: one transaction repoints the embedder's index at the new generation.
   await writeTransaction(pool, lock, async (client) => {
     await client.query(
-      `INSERT INTO asknotes_indexes AS i (embedder, generation, version, dimensions, chunker_version, built_at, chunk_count, term_total, failures)
-       VALUES ($1, $2, 1, $3, $4, now(), $5, $6, $7::jsonb)
-       ON CONFLICT (embedder) DO UPDATE SET generation = excluded.generation, version = i.version + 1, dimensions = excluded.dimensions,
-         chunker_version = excluded.chunker_version, built_at = excluded.built_at, chunk_count = excluded.chunk_count,
-         term_total = excluded.term_total, failures = excluded.failures`,
-      [embedder.id, generation, dimensions, CHUNKER_VERSION, chunks, termTotal, JSON.stringify(loaded.failures)],
+      `INSERT INTO asknotes_indexes AS i (embedder, generation, layout, version, dimensions, chunker_version, built_at, chunk_count, term_total, failures)
+       VALUES ($1, $2, $3, 1, $4, $5, now(), $6, $7, $8::jsonb)
+       ON CONFLICT (embedder) DO UPDATE SET generation = excluded.generation, layout = excluded.layout, version = i.version + 1,
+         dimensions = excluded.dimensions, chunker_version = excluded.chunker_version, built_at = excluded.built_at,
+         chunk_count = excluded.chunk_count, term_total = excluded.term_total, failures = excluded.failures`,
+      [embedder.id, generation, TABLE_LAYOUT, dimensions, CHUNKER_VERSION, chunks, termTotal, JSON.stringify(loaded.failures)],
     );
   });
   // The generation just replaced stays for readers still on it (they follow within seconds); older ones go.

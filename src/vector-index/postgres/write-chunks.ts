@@ -1,6 +1,6 @@
 /**
  * The write transactions of the Postgres backend. Each note is replaced in one transaction (its
- * chunks, its row, the term statistics and the index counters together), so a reader, or a crash,
+ * chunks, their postings, its row, the term statistics and the index counters together), so a reader, or a crash,
  * sees a note's old chunks or its new ones, never half. Every transaction first checks that this
  * indexer still holds the writer lease.
  */
@@ -8,7 +8,7 @@ import type { Pool, PoolClient } from 'pg';
 import { inTransaction } from './transaction.ts';
 import { keywordDocument, type IndexedChunk } from '../indexed-chunk.ts';
 import type { TableSet } from './schema.ts';
-import { parseVector, termCounts, tsvectorLiteral, vectorLiteral } from './text-search-literals.ts';
+import { parseVector, termCounts, vectorLiteral } from './text-search-literals.ts';
 import type { WriterLock } from './writer-lock.ts';
 
 export interface NoteRecord {
@@ -27,7 +27,7 @@ export async function writeTransaction<T>(pool: Pool, lock: WriterLock, work: (c
   });
 }
 
-/** Inserts notes and their chunks (vectors from `vectors`, by embed hash); returns the chunks' total term count. */
+/** Inserts notes, their chunks (vectors from `vectors`, by embed hash) and the chunks' postings; returns the chunks' total term count. */
 export async function insertNotes(
   client: PoolClient,
   tables: TableSet,
@@ -60,9 +60,9 @@ export async function insertNotes(
     tags: [] as string[],
     metadata: [] as string[],
     embedding: [] as string[],
-    terms: [] as string[],
     termCount: [] as number[],
   };
+  const postings = { term: [] as string[], chunk: [] as string[], note: [] as string[], tf: [] as number[], length: [] as number[] };
   let termTotal = 0;
   for (const note of notes) {
     note.chunks.forEach((chunk, ordinal) => {
@@ -85,19 +85,32 @@ export async function insertNotes(
         JSON.stringify({ id: chunk.id, note: chunk.note, title: chunk.title, heading: chunk.heading, lines: chunk.lines, tags: chunk.tags, ...(chunk.page === undefined ? {} : { page: chunk.page }) }),
       );
       columns.embedding.push(vectorLiteral(vector));
-      columns.terms.push(tsvectorLiteral(counts));
       columns.termCount.push(length);
+      for (const [term, tf] of counts) {
+        postings.term.push(term);
+        postings.chunk.push(chunk.id);
+        postings.note.push(chunk.note);
+        postings.tf.push(tf);
+        postings.length.push(length);
+      }
     });
   }
   if (columns.id.length === 0) return 0;
   await client.query(
-    `INSERT INTO ${tables.chunks} (id, note, ordinal, title, heading, line_start, line_end, text, embed_hash, tags, metadata, embedding, terms, term_count)
+    `INSERT INTO ${tables.chunks} (id, note, ordinal, title, heading, line_start, line_end, text, embed_hash, tags, metadata, embedding, term_count)
      SELECT id, note, ordinal, title, heading, line_start, line_end, text, embed_hash, ARRAY(SELECT json_array_elements_text(tags)),
-            metadata, embedding, terms, term_count
+            metadata, embedding, term_count
      FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[], $7::int[], $8::text[], $9::text[],
-                 $10::json[], $11::jsonb[], $12::vector[], $13::tsvector[], $14::int[])
-          AS c(id, note, ordinal, title, heading, line_start, line_end, text, embed_hash, tags, metadata, embedding, terms, term_count)`,
+                 $10::json[], $11::jsonb[], $12::vector[], $13::int[])
+          AS c(id, note, ordinal, title, heading, line_start, line_end, text, embed_hash, tags, metadata, embedding, term_count)`,
     Object.values(columns),
+  );
+  // Sorted by term, so a term's postings lie together in the table as well as in its index.
+  const order = postings.term.map((_, position) => position).sort((a, b) => compareCodeUnits(postings.term[a]!, postings.term[b]!));
+  await client.query(
+    `INSERT INTO ${tables.postings} (term, chunk, note, tf, length)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[])`,
+    Object.values(postings).map((column: (string | number)[]) => order.map((position) => column[position])),
   );
   return termTotal;
 }
@@ -119,11 +132,11 @@ export async function replaceNote(
     );
     await client.query(
       `UPDATE ${tables.terms} t SET df = t.df - x.n
-       FROM (SELECT u.lexeme, count(*)::int AS n FROM ${tables.chunks} c CROSS JOIN LATERAL unnest(c.terms) AS u(lexeme, positions, weights)
-             WHERE c.note = $1 GROUP BY u.lexeme) x
-       WHERE t.term = x.lexeme`,
+       FROM (SELECT term, count(*)::int AS n FROM ${tables.postings} WHERE note = $1 GROUP BY term) x
+       WHERE t.term = x.term`,
       [path],
     );
+    await client.query(`DELETE FROM ${tables.postings} WHERE note = $1`, [path]);
     await client.query(`DELETE FROM ${tables.chunks} WHERE note = $1`, [path]);
     await client.query(`DELETE FROM ${tables.notes} WHERE path = $1`, [path]);
     const terms = note === undefined ? 0 : await insertNotes(client, tables, [note], vectors);
@@ -139,11 +152,14 @@ export async function replaceNote(
 export async function addTermFrequencies(client: PoolClient, tables: TableSet, path: string | undefined): Promise<void> {
   await client.query(
     `INSERT INTO ${tables.terms} AS t (term, df)
-     SELECT u.lexeme, count(*)::int FROM ${tables.chunks} c CROSS JOIN LATERAL unnest(c.terms) AS u(lexeme, positions, weights)
-     ${path === undefined ? '' : 'WHERE c.note = $1'} GROUP BY u.lexeme
+     SELECT term, count(*)::int FROM ${tables.postings} ${path === undefined ? '' : 'WHERE note = $1'} GROUP BY term
      ON CONFLICT (term) DO UPDATE SET df = t.df + excluded.df`,
     path === undefined ? [] : [path],
   );
+}
+
+function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Vectors already stored for these embed hashes (reused instead of embedding the text again). */
