@@ -61,6 +61,11 @@ export interface HybridNoteRow {
 
 export type HybridRow = HybridChunkRow | HybridNoteRow;
 
+/** A number as a float8 literal: arithmetic in double precision, as in JavaScript, not in numeric. */
+function float(value: number): string {
+  return `${value}::float8`;
+}
+
 /** The statement and its parameters, or undefined when no ranking has anything to search with. */
 export function hybridQuery(
   tables: TableSet,
@@ -96,7 +101,7 @@ export function hybridQuery(
         SELECT p.chunk, p.note, p.term, p.tf, p.length, q.idf
         FROM unnest(${terms}::text[], ${idfs}::float8[]) AS q(term, idf) JOIN ${tables.postings} p ON p.term = q.term)`);
       ctes.push(`k${position} AS (
-        SELECT chunk AS id, sum(idf * tf * ${k1 + 1} / (tf + ${k1} * (1 - ${b} + ${b} * length / ${averageLength}::float8)))::float8 AS score
+        SELECT chunk AS id, sum(idf * tf * ${float(k1 + 1)} / (tf + ${float(k1)} * (${float(1 - b)} + ${float(b)} * length / ${float(averageLength)})))::float8 AS score
         FROM p${position} ${inScope === '' ? '' : `WHERE ${inScope}`}
         GROUP BY chunk
         ORDER BY score DESC, chunk COLLATE "C" LIMIT ${depth})`);
