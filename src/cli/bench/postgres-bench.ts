@@ -25,7 +25,7 @@ export interface PostgresFigures {
   topK: number;
   /** `server` (DATABASE_URL) or `pglite` (WebAssembly, single-threaded, in this process). */
   database: 'server' | 'pglite';
-  /** Full Postgres build from the notes, seconds: in all, embedding, and writing (rows, GIN + HNSW indexes, swap). */
+  /** Full Postgres build from the notes, seconds: in all, embedding, and writing (rows and postings, the postings B-tree and HNSW indexes, swap). */
   build: { seconds: number; embedSeconds: number; writeSeconds: number };
   /**
    * Wall time per question, and the CPU time this process spent on it: on a busy machine the wall
