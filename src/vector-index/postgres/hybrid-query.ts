@@ -2,7 +2,7 @@
  * The search as one SQL statement (one snapshot): for each query a vector ranking (pgvector cosine
  * distance, HNSW), a BM25F ranking (the query terms' postings — weighted term frequency and chunk
  * length — score their chunks exactly as the files backend's keyword index does) and the per-note
- * sums of the query terms' frequencies (for whole-note BM25), both from one read of the postings. It returns raw scores; the
+ * sums of the query terms' frequencies (for whole-note BM25), both from the query terms' postings. It returns raw scores; the
  * caller fuses them by the rule every backend shares (`fuse-scores.ts`).
  */
 import type { RetrievalMethod } from '../index-backend.ts';
@@ -96,8 +96,9 @@ export function hybridQuery(
     if (options.method !== 'vector' && query.terms.length > 0) {
       const terms = parameter(query.terms.map((entry) => entry.term));
       const idfs = parameter(query.terms.map((entry) => entry.idf));
-      // The query terms' postings, read once (B-tree on term, index-only) for both uses below.
-      ctes.push(`p${position} AS MATERIALIZED (
+      // The query terms' postings (B-tree on term, index-only), read by both uses below: twice from
+      // the index is cheaper than once into a materialised CTE (measured at 2,000 and 10,000 chunks).
+      ctes.push(`p${position} AS NOT MATERIALIZED (
         SELECT p.chunk, p.note, p.term, p.tf, p.length, q.idf
         FROM unnest(${terms}::text[], ${idfs}::float8[]) AS q(term, idf) JOIN ${tables.postings} p ON p.term = q.term)`);
       ctes.push(`k${position} AS (
