@@ -41,8 +41,9 @@ afterAll(async () => {
   await rm(indexDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
 });
 
-// Each test starts `npm run mcp` (npm, tsx, then the server): tens of seconds on a loaded 2-core machine.
-const CHILD_TIMEOUT_MS = 120_000;
+// Each test starts `npm run mcp` (npm, tsx, then the server): tens of seconds on a loaded 2-core machine;
+// the first also waits for the index build and for the note-list notification after a note is added.
+const CHILD_TIMEOUT_MS = 180_000;
 
 describe('npm run mcp (stdio)', () => {
   it('serves the tools and resources to the SDK Client, with logs on stderr only', async () => {
