@@ -8,7 +8,7 @@ import express from 'express';
 import type { RequestHandler } from 'express';
 import { AppError } from '../errors.ts';
 import { createAnswerGate } from './answer-gate.ts';
-import { askRoute } from './ask-route.ts';
+import { abortOnDisconnect, askRoute } from './ask-route.ts';
 import { bearerAuth } from './bearer-auth.ts';
 import { cors } from './cors.ts';
 import { errorHandler } from './error-handler.ts';
@@ -99,17 +99,14 @@ export function createApp(deps: ServerDeps): express.Express {
   });
   app.get('/models', async (_req, res) => {
     const controller = new AbortController();
-    const stop = (): void => {
-      if (!res.writableFinished) controller.abort();
-    };
-    res.on('close', stop);
+    const stop = abortOnDisconnect(res, controller);
     try {
       const report = await deps.listModels(controller.signal);
       if (!controller.signal.aborted) res.json(report);
     } catch (error) {
       if (!controller.signal.aborted) throw error;
     } finally {
-      res.off('close', stop);
+      stop();
     }
   });
   app.post('/reindex', ...jsonBody({ bodyRequired: false }), (_req, res) => {

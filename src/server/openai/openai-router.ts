@@ -8,6 +8,7 @@ import express from 'express';
 import type { AnswerFn } from '../../answer/answer-types.ts';
 import { AppError } from '../../errors.ts';
 import type { AnswerGate } from '../answer-gate.ts';
+import { abortOnDisconnect } from '../ask-route.ts';
 import { bearerAuth } from '../bearer-auth.ts';
 import { jsonBody } from '../json-body.ts';
 import type { Logger } from '../logger.ts';
@@ -33,15 +34,6 @@ export interface OpenAiRouterDeps {
   listModels?: ((signal: AbortSignal) => Promise<ModelsReport>) | undefined;
 }
 
-/** A signal that aborts when the client goes away before the response is sent. */
-function abortOnClose(_req: express.Request, res: express.Response): AbortSignal {
-  const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort();
-  });
-  return controller.signal;
-}
-
 export function openAiRouter(deps: OpenAiRouterDeps): express.Router {
   const router = express.Router();
   const created = Math.floor((deps.startedAt ?? new Date()).getTime() / 1000);
@@ -58,13 +50,22 @@ export function openAiRouter(deps: OpenAiRouterDeps): express.Router {
     const installed = deps.listModels === undefined ? [] : await deps.listModels(signal).then((report) => report.models.map((entry) => entry.name), () => []);
     return [OPENAI_MODEL_ID, ...installed.filter((name) => name !== OPENAI_MODEL_ID)];
   };
-  router.get('/models', async (req, res) => {
-    const ids = await modelIds(abortOnClose(req, res));
-    res.json({ object: 'list', data: ids.map(model) });
+  /** The model ids, the listing abandoned if the client goes away meanwhile. */
+  const listFor = async (res: express.Response): Promise<string[]> => {
+    const controller = new AbortController();
+    const stop = abortOnDisconnect(res, controller);
+    try {
+      return await modelIds(controller.signal);
+    } finally {
+      stop();
+    }
+  };
+  router.get('/models', async (_req, res) => {
+    res.json({ object: 'list', data: (await listFor(res)).map(model) });
   });
   router.get('/models/:id', async (req, res) => {
     const id = String(req.params['id']);
-    if (!(await modelIds(abortOnClose(req, res))).includes(id)) throw unknownModel(id);
+    if (!(await listFor(res)).includes(id)) throw unknownModel(id);
     res.json(model(id));
   });
   router.post('/chat/completions', ...jsonBody({ bodyRequired: true, limitBytes: MAX_OPENAI_BODY_BYTES }), chatCompletionsRoute(deps));
