@@ -40,6 +40,13 @@ export async function watchAndIndex(options: WatchIndexerOptions): Promise<numbe
   let failures = 0;
   let retry: NodeJS.Timeout | undefined;
   let stopping = false;
+  /** Counts a failure and tries again after its delay. */
+  const retryLater = (): void => {
+    failures += 1;
+    const delay = retryDelay(failures, options.firstRetryMs, options.lastRetryMs);
+    log(`retrying in ${formatDelay(delay)}`);
+    retry = setTimeout(() => void run(), delay);
+  };
   const run = async (): Promise<void> => {
     clearTimeout(retry);
     retry = undefined;
@@ -49,20 +56,11 @@ export async function watchAndIndex(options: WatchIndexerOptions): Promise<numbe
       failures = 0;
       return;
     }
-    if (stopping || retry !== undefined) return;
-    failures += 1;
-    const delay = retryDelay(failures, options.firstRetryMs, options.lastRetryMs);
-    log(`retrying in ${formatDelay(delay)}`);
-    retry = setTimeout(() => void run(), delay);
+    if (!stopping && retry === undefined) retryLater();
   };
   const watcher = watchNotes(options.notesDir, { pollMs: options.watchPollMs, onChange: () => void run(), log });
   log(`watching ${options.notesDir}; each change is indexed and published`);
-  if (options.retryFirst === true) {
-    failures = 1;
-    const delay = retryDelay(1, options.firstRetryMs, options.lastRetryMs);
-    log(`retrying in ${formatDelay(delay)}`);
-    retry = setTimeout(() => void run(), delay);
-  }
+  if (options.retryFirst === true) retryLater();
   const signal = await (options.stopped ?? stopSignal());
   stopping = true;
   clearTimeout(retry);
