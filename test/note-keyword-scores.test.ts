@@ -2,7 +2,8 @@
  * BM25F fields of the keyword index and whole-note scores over its chunks (pure, small tables).
  */
 import { describe, expect, it } from 'vitest';
-import { FIELD_WEIGHTS, KeywordIndex, type KeywordDocument } from '../src/vector-index/keyword-index.ts';
+import { FIELD_WEIGHTS, type KeywordDocument } from '../src/vector-index/bm25f.ts';
+import { KeywordIndex } from '../src/vector-index/keyword-index.ts';
 import { NoteKeywordScores } from '../src/vector-index/note-keyword-scores.ts';
 
 describe('KeywordIndex fields', () => {

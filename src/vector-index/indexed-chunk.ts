@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { titleWords, type NoteChunk } from '../notes/chunk-note.ts';
 import type { Note } from '../notes/load-notes.ts';
 import { displayText } from '../notes/vault-syntax.ts';
-import type { KeywordDocument } from './keyword-index.ts';
+import type { KeywordDocument } from './bm25f.ts';
 
 /** A chunk as the index keeps it: the shown text plus where it came from. */
 export interface IndexedChunk {

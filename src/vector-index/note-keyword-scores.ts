@@ -10,7 +10,8 @@
  */
 import { scanTokens } from '../embeddings/tokenize.ts';
 import type { NoteScores } from './fuse-scores.ts';
-import { FIELD_WEIGHTS, type KeywordIndex } from './keyword-index.ts';
+import { FIELD_WEIGHTS } from './bm25f.ts';
+import type { KeywordIndex } from './keyword-index.ts';
 
 /** BM25's length normalisation for notes (the usual default). */
 const NOTE_B = 0.75;

@@ -8,7 +8,7 @@ import type { Embedder } from '../../embeddings/embedder.ts';
 import type { IndexManifest, IndexScope, SearchableIndex, SearchHit, SearchOptions, SearchQuery } from '../index-backend.ts';
 import { listNoteSummaries } from '../note-listing.ts';
 import { noteInScope } from '../scope-rows.ts';
-import { BM25_DEFAULTS } from '../keyword-index.ts';
+import { BM25_DEFAULTS } from '../bm25f.ts';
 import { fuseFindings, noteScoresOf, type QueryFindings } from '../fuse-scores.ts';
 import { pathName, type IndexedChunk } from '../indexed-chunk.ts';
 import { NoteKeywordScores } from '../note-keyword-scores.ts';

@@ -6,7 +6,7 @@
  */
 import { tokenize } from '../../embeddings/tokenize.ts';
 import type { KeywordStatistics } from '../index-backend.ts';
-import { bm25Idf, expandQueryTerms, variantsIn } from '../keyword-index.ts';
+import { bm25Idf, expandQueryTerms, variantsIn } from '../bm25f.ts';
 import type { WeightedTerm } from './hybrid-query.ts';
 
 export class TermDictionary implements KeywordStatistics {

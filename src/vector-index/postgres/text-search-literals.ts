@@ -4,7 +4,7 @@
  * of a Postgres text search configuration, so both backends see the same terms, each with its
  * weighted frequency; and its vector in pgvector's text form.
  */
-import { scanDocument, type KeywordDocument } from '../keyword-index.ts';
+import { scanDocument, type KeywordDocument } from '../bm25f.ts';
 
 /**
  * The analyzed terms of a chunk's fields with their weighted counts (a boosted field's term counts
