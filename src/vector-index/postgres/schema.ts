@@ -149,7 +149,7 @@ export async function createSearchIndexes(client: PoolClient, tables: TableSet):
  * visibility map that lets the postings be read by index-only scans.
  */
 export async function analyzeTables(pool: Pool, tables: TableSet): Promise<void> {
-  for (const table of [tables.postings, tables.chunks, tables.notes, tables.terms]) await pool.query(`VACUUM (ANALYZE) ${table}`);
+  for (const table of Object.values(tables)) await pool.query(`VACUUM (ANALYZE) ${table}`);
 }
 
 /** Drops the tables of every generation of this embedder but those kept. */

@@ -110,7 +110,7 @@ export async function updatePostgres(pool: Pool, lock: WriterLock, options: Upda
   let termTotal = 0;
   await writeTransaction(pool, lock, async (client) => {
     // Tables of this generation can only be left over from a rebuild that was killed.
-    await client.query(`DROP TABLE IF EXISTS ${tables.chunks}, ${tables.notes}, ${tables.postings}, ${tables.terms}`);
+    await client.query(`DROP TABLE IF EXISTS ${Object.values(tables).join(', ')}`);
     await createTables(client, tables, dimensions);
   });
   let batch: NoteRecord[] = [];
